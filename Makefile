@@ -1,0 +1,49 @@
+# trainset: two commands do everything.
+#   make demo   build the churn training set from a simulated landing zone on DuckDB
+#   make test   the whole suite: dbt build (data + unit tests) on small data, lint, pytest
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CI_DATA := data/ci
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: venv demo test dbt-test lint pytest docs clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	cd $(CURDIR) && $(BIN)/dbt deps --profiles-dir . --quiet
+	touch $@
+
+demo: venv
+	$(BIN)/trainset demo
+
+test: dbt-test lint pytest
+
+# A full dbt build (models, snapshots, data tests, unit tests) on a small generated data set,
+# then the gated export and a verified load, in a database of its own.
+dbt-test: venv
+	rm -rf $(CI_DATA) && mkdir -p $(CI_DATA)
+	$(BIN)/trainset generate --out $(CI_DATA)/landing --customers 400 --days 300 --seed 7
+	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/trainset.duckdb \
+	    TRAINSET_EXPORTS_DIR=$(CI_DATA)/exports DBT_TARGET_PATH=target/ci \
+	    sh -c '$(BIN)/trainset build && $(BIN)/trainset export churn_30d && \
+	        $(BIN)/python -c "import trainset; print(len(trainset.load(\"churn_30d\", exports_dir=\"$(CI_DATA)/exports\")), \"rows loaded and verified\")"'
+
+lint: venv
+	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/lint.duckdb \
+	    $(BIN)/sqlfluff lint models tests snapshots macros
+	$(BIN)/ruff check python models
+	$(BIN)/ruff format --check python models
+
+pytest: venv
+	$(BIN)/pytest
+
+docs: venv
+	$(BIN)/dbt docs generate --profiles-dir .
+
+clean:
+	rm -rf target dbt_packages logs data exports

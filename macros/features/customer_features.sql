@@ -1,0 +1,110 @@
+{#
+    Every customer feature, computed point-in-time at each row of a spine.
+
+    The training set (`train_churn_30d`, spine = label cutoffs) and the serving table
+    (`serve_customer__features`, spine = every customer at the serving time) both call this
+    macro, so a feature is defined once and training and serving cannot compute it two ways.
+
+    spine: relation or CTE name with `customer_id` and `cutoff_at` (UTC).
+    spine_columns: the spine columns to carry through, in order.
+#}
+{% macro customer_features(spine, spine_columns) -%}
+with
+
+spine_rows as (
+    select * from {{ spine }}
+),
+
+with_profile as (
+    {{ trainset.point_in_time_join(
+        spine='spine_rows',
+        features=[{
+            'relation': ref('feat_customer__profile'),
+            'columns': ['plan', 'segment', 'country', 'signup_at'],
+            'tiebreak_column': 'change_id',
+        }],
+        entity_column='customer_id',
+    ) }}
+),
+
+with_last_order as (
+    {{ trainset.point_in_time_join(
+        spine='with_profile',
+        features=[{
+            'relation': ref('feat_customer__orders'),
+            'columns': ['ordered_at'],
+            'prefix': 'last_order_',
+            'tiebreak_column': 'order_version',
+        }],
+        entity_column='customer_id',
+    ) }}
+),
+
+with_order_windows as (
+    {{ trainset.window_aggregates(
+        spine='with_last_order',
+        events=ref('feat_customer__orders'),
+        aggregations=[
+            {'column': 'completed_order_id', 'functions': ['count'], 'name': 'orders'},
+            {'column': 'completed_amount', 'functions': ['sum', 'mean'], 'name': 'spend'},
+        ],
+        windows=[7, 30, 90],
+        entity_column='customer_id',
+        superseded_column='superseded_at',
+    ) }}
+),
+
+with_category_windows as (
+    {{ trainset.window_aggregates(
+        spine='with_order_windows',
+        events=ref('feat_customer__order_items'),
+        aggregations=[
+            {'column': 'product_category', 'functions': ['count_distinct'], 'name': 'categories'},
+        ],
+        windows=[30, 90],
+        entity_column='customer_id',
+    ) }}
+),
+
+with_session_windows as (
+    {{ trainset.window_aggregates(
+        spine='with_category_windows',
+        events=ref('feat_customer__web_sessions'),
+        aggregations=[
+            {'column': 'session_id', 'functions': ['count'], 'name': 'sessions'},
+            {'column': 'page_view_count', 'functions': ['sum'], 'name': 'page_views'},
+        ],
+        windows=[7, 30],
+        entity_column='customer_id',
+    ) }}
+),
+
+features as (
+    select
+        {%- for column in spine_columns %}
+        {{ column }},
+        {%- endfor %}
+        plan,
+        segment,
+        country,
+        cast({{ dbt.datediff('signup_at', 'cutoff_at', 'day') }} as integer) as tenure_days,
+        cast({{ dbt.datediff('last_order_ordered_at', 'cutoff_at', 'day') }} as integer)
+            as days_since_last_order,
+        cast(orders_count_7d as integer) as orders_count_7d,
+        cast(orders_count_30d as integer) as orders_count_30d,
+        cast(orders_count_90d as integer) as orders_count_90d,
+        cast(spend_sum_7d as double) as spend_sum_7d,
+        cast(spend_sum_30d as double) as spend_sum_30d,
+        cast(spend_sum_90d as double) as spend_sum_90d,
+        cast(spend_mean_30d as double) as spend_mean_30d,
+        cast(spend_mean_90d as double) as spend_mean_90d,
+        cast(categories_count_distinct_30d as integer) as categories_count_distinct_30d,
+        cast(categories_count_distinct_90d as integer) as categories_count_distinct_90d,
+        cast(sessions_count_7d as integer) as sessions_count_7d,
+        cast(sessions_count_30d as integer) as sessions_count_30d,
+        cast(page_views_sum_30d as integer) as page_views_sum_30d
+    from with_session_windows
+)
+
+select * from features
+{%- endmacro %}

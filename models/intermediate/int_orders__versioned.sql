@@ -1,0 +1,35 @@
+with
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+versioned as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_status,
+        order_amount,
+        loaded_at,
+        row_number() over (partition by order_id order by loaded_at) as order_version,
+        lead(loaded_at) over (partition by order_id order by loaded_at) as superseded_at
+    from orders
+),
+
+final as (
+    select
+        order_id,
+        order_version,
+        customer_id,
+        ordered_at as effective_at,
+        greatest(loaded_at, ordered_at) as known_at,
+        superseded_at,
+        order_status,
+        order_amount,
+        order_status = 'completed' as is_completed,
+        superseded_at is null as is_latest_version
+    from versioned
+)
+
+select * from final

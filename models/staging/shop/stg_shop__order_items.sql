@@ -1,0 +1,21 @@
+with
+
+checked as (
+    select * from {{ ref('base_shop__order_items') }}
+),
+
+valid as (
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        quantity * unit_price as item_amount,
+        loaded_at
+    from checked
+    where quarantine_reason is null
+        and duplicate_rank = 1
+)
+
+select * from valid

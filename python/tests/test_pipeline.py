@@ -1,0 +1,139 @@
+"""End to end on a real DuckDB file: generate → dbt build → gated export → verified load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+import trainset
+from trainset.dbt import read_artifact
+from trainset.export import export_training_set
+from trainset.gates import GateError
+
+pytestmark = pytest.mark.integration
+
+TABLES = ["customers", "customer_changes", "products", "orders", "order_items", "web_events", "refunds"]
+
+
+def query(built, sql: str) -> list[tuple]:
+    connection = duckdb.connect(str(built.paths.duckdb_path), read_only=True)
+    try:
+        return connection.sql(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def test_build_passes_every_model_and_test(built):
+    results = read_artifact(built.paths.target_dir, "run_results.json")["results"]
+    failed = [(r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}]
+    assert built.success, failed
+    assert failed == []
+    kinds = {r["unique_id"].split(".")[0] for r in results}
+    assert {"model", "test", "unit_test", "snapshot"} <= kinds
+
+
+def test_every_raw_row_is_staged_collapsed_or_quarantined(built):
+    landing = built.paths.landing_dir
+    for table in TABLES:
+        raw = pq.read_table(landing / table).num_rows
+        staged, collapsed = query(
+            built,
+            f"select count(*) filter (where quarantine_reason is null and duplicate_rank = 1), "
+            f"count(*) filter (where quarantine_reason is null and duplicate_rank > 1) "
+            f"from staging.base_shop__{table}",
+        )[0]
+        (quarantined,) = query(built, f"select count(*) from staging.stg_shop__{table}_quarantine")[0]
+        (stg_rows,) = query(built, f"select count(*) from staging.stg_shop__{table}")[0]
+        assert stg_rows == staged
+        assert raw == staged + collapsed + quarantined, table
+
+
+def test_injected_faults_land_in_quarantine_with_their_reason(built):
+    faults = built.summary["faults"]["orders"]
+    reasons = dict(
+        query(
+            built,
+            "select quarantine_reason, count(*) from staging.stg_shop__orders_quarantine group by 1",
+        )
+    )
+    for reason in ["unparseable_timestamp", "negative_amount", "absurd_amount", "future_timestamp"]:
+        assert faults.get(reason, 0) > 0, f"the generator injected no {reason}"
+        assert reasons.get(reason, 0) == faults[reason], reason
+    assert reasons.get("conflicting_duplicate", 0) == 2 * faults.get("conflicting_duplicate", 0)
+
+
+def test_offsets_are_converted_to_utc(built):
+    # '…+02:00' and '…Z' strings for the same instant must stage to the same UTC timestamp.
+    rows = query(
+        built,
+        "select ordered_at_raw, ordered_at from staging.base_shop__orders "
+        "where quarantine_reason is null and ordered_at_raw like '%+0%:%' and ordered_at_raw not like '%+00:00' limit 20",
+    )
+    assert rows, "no non-UTC offsets in the generated data"
+    from datetime import UTC, datetime
+
+    for raw, staged in rows:
+        expected = datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+        assert staged == expected, raw
+
+
+def test_training_set_has_one_row_per_label_and_balanced_labels(built):
+    (labels,) = query(built, "select count(*) from labels.lbl_churn_30d")[0]
+    (rows, positives) = query(
+        built, "select count(*), count(*) filter (where is_churned) from training.train_churn_30d"
+    )[0]
+    assert rows == labels > 0
+    assert 0 < positives < rows
+
+
+def test_export_then_load_verifies_the_hash(built, tmp_path):
+    paths = built.paths
+    result = export_training_set("churn_30d", paths, progress=lambda message: None)
+    manifest = result.manifest
+    frame = trainset.load("churn_30d", exports_dir=paths.exports_dir)
+    assert len(frame) == manifest["row_count"]
+    assert list(frame.columns) == [column["name"] for column in manifest["schema"]]
+    assert manifest["label_balance"]["positive"] == int(frame["is_churned"].sum())
+    assert manifest["cutoff_bounds"]["min"] == frame["cutoff_at"].min().isoformat()
+    features = {feature["name"] for feature in manifest["feature_definitions"]["features"]}
+    assert "orders_count_30d" in features and "is_churned" not in features
+
+    again = export_training_set("churn_30d", paths, progress=lambda message: None)
+    assert again.reused and again.version == result.version
+
+    # A changed file no longer matches its manifest.
+    copy = tmp_path / "exports"
+    shutil.copytree(paths.exports_dir, copy)
+    data = copy / "churn_30d" / result.version / "data.parquet"
+    table = pq.read_table(data)
+    pq.write_table(table.slice(1), data)
+    with pytest.raises(trainset.IntegrityError, match="content hash"):
+        trainset.load("churn_30d", exports_dir=copy)
+
+
+def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
+    paths = built.paths
+    target = tmp_path / "target"
+    shutil.copytree(paths.target_dir, target, ignore=shutil.ignore_patterns("logs"))
+    run_results = json.loads((target / "run_results.json").read_text())
+    failing = next(
+        r for r in run_results["results"]
+        if r["unique_id"].startswith("test.") and "stg_shop__orders" in r["unique_id"]
+    )
+    failing["status"] = "fail"
+    failing["failures"] = 3
+    (target / "run_results.json").write_text(json.dumps(run_results))
+    from dataclasses import replace
+
+    gated = replace(paths, target_dir=target, exports_dir=tmp_path / "exports")
+    with pytest.raises(GateError) as error:
+        export_training_set("churn_30d", gated, progress=lambda message: None)
+    assert failing["unique_id"] in str(error.value)
+    assert "3 failing rows" in str(error.value)
+    assert not (tmp_path / "exports" / "churn_30d").exists() or not any(
+        (tmp_path / "exports" / "churn_30d").iterdir()
+    )

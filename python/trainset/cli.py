@@ -1,0 +1,240 @@
+"""The `trainset` command line: generate, build, export, list and the end-to-end demo.
+
+Exit codes: 0 success, 1 a gate or build failed (the data or models need fixing), 2 the
+command was used wrongly or an input is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .project import Paths, ProjectNotFoundError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _paths(args: argparse.Namespace) -> Paths:
+    return Paths.resolve(Path(args.project_dir) if args.project_dir else None)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import generate
+
+    out = Path(args.out) if args.out else _paths(args).landing_dir
+    summary = generate(
+        out,
+        customers=args.customers,
+        days=args.days,
+        start=args.start,
+        seed=args.seed,
+        faults=not args.no_faults,
+    )
+    rows = summary.get("rows", {})
+    _say(f"generate: wrote {sum(rows.values()):,} rows to {out}")
+    return EXIT_OK
+
+
+def _build(paths: Paths, select: Sequence[str] | None = None) -> bool:
+    from .dbt import run_dbt
+
+    if not (paths.project_dir / "dbt_packages" / "dbt_expectations").exists():
+        run_dbt(["deps"], paths)
+    args = ["build"]
+    if select:
+        args += ["--select", *select]
+    return run_dbt(args, paths).success
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    paths = _paths(args)
+    if not paths.landing_dir.is_dir():
+        _say(
+            f"build: no landing zone at {paths.landing_dir}: run `trainset generate` or set "
+            "TRAINSET_LANDING_DIR to your landing files."
+        )
+        return EXIT_USAGE
+    ok = _build(paths, args.select)
+    _say("build: passed" if ok else "build: FAILED (see the dbt output above)")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_training_set
+
+    result = export_training_set(args.task, _paths(args), progress=_say)
+    print(result.path)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .reader import list_versions
+
+    paths = _paths(args)
+    tasks = [args.task] if args.task else sorted(
+        entry.name for entry in paths.exports_dir.glob("*") if entry.is_dir()
+    )
+    for task in tasks:
+        latest_file = paths.exports_dir / task / "LATEST"
+        latest = latest_file.read_text().strip() if latest_file.is_file() else None
+        for manifest in list_versions(task, paths.exports_dir):
+            marker = "*" if manifest["version"] == latest else " "
+            balance = manifest["label_balance"].get("positive_share")
+            print(
+                f"{marker} {task}/{manifest['version']}  rows={manifest['row_count']:,}  "
+                f"positive_share={balance:.3f}  sha256={manifest['content_sha256'][:12]}"
+            )
+    return EXIT_OK
+
+
+def _layer_counts(paths: Paths) -> dict[str, Any]:
+    import duckdb
+
+    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        tables = connection.sql(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging','intermediate','features','labels','training',"
+            "'serving','monitoring','snapshots') order by 1, 2"
+        ).fetchall()
+        counts = {
+            f"{schema}.{name}": connection.sql(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            for schema, name in tables
+        }
+        quarantine = connection.sql(
+            "select source_table, quarantine_reason, sum(quarantined_rows) "
+            "from monitoring.mon_quarantine_summary group by all order by 1, 2"
+        ).fetchall()
+    finally:
+        connection.close()
+    return {"rows": counts, "quarantine": quarantine}
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .export import export_training_set
+
+    paths = _paths(args)
+    timings: dict[str, float] = {}
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        _say(f"\n=== {name} ===")
+        started = time.perf_counter()
+        value = action()
+        timings[name] = time.perf_counter() - started
+        _say(f"=== {name}: {timings[name]:.1f} s ===")
+        return value
+
+    from .generate import generate
+
+    step(
+        "generate landing zone",
+        lambda: generate(paths.landing_dir, customers=args.customers, days=args.days, seed=args.seed),
+    )
+    if not step("dbt build", lambda: _build(paths)):
+        _say("demo: dbt build failed; nothing was exported (earlier exports are untouched)")
+        return EXIT_FAILED
+    result = step("export", lambda: export_training_set("churn_30d", paths, progress=_say))
+    counts = _layer_counts(paths)
+    manifest = result.manifest
+    balance = manifest["label_balance"]
+    features = [feature["name"] for feature in manifest["feature_definitions"]["features"]]
+    print("\n=== trainset demo: churn_30d ===")
+    print(f"export:        {result.path}")
+    print(f"rows:          {manifest['row_count']:,}")
+    print(
+        f"label balance: {balance['positive']:,} churned / {balance['negative']:,} retained "
+        f"(positive share {balance['positive_share']:.3f})"
+    )
+    print(f"cutoffs:       {manifest['cutoff_bounds']['min']} .. {manifest['cutoff_bounds']['max']}")
+    print(f"features ({len(features)}): {', '.join(features)}")
+    print("rows per model:")
+    for name, count in counts["rows"].items():
+        print(f"  {name:<52} {count:>12,}")
+    print("quarantined rows by source and reason:")
+    for source, reason, count in counts["quarantine"]:
+        print(f"  {source:<20} {reason:<28} {count:>8,}")
+    print("wall time per step:")
+    for name, seconds in timings.items():
+        print(f"  {name:<24} {seconds:8.1f} s")
+    print(f"  {'total':<24} {sum(timings.values()):8.1f} s")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"timings": timings, "manifest": manifest, **counts}, indent=2, default=str)
+        )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainset",
+        description="Build leakage-free, gated, reproducible training sets with dbt.",
+    )
+    parser.add_argument(
+        "--project-dir", help="the dbt project root (default: found from the working directory)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = sub.add_parser("generate", help="write a simulated landing zone of Parquet files")
+    generate.add_argument("--out", help="landing folder (default: TRAINSET_LANDING_DIR or data/landing)")
+    generate.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")
+    generate.add_argument("--days", type=int, default=450, help="days simulated (450)")
+    generate.add_argument("--start", default="2025-01-01", help="first simulated day (2025-01-01)")
+    generate.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    generate.add_argument("--no-faults", action="store_true", help="write clean data only")
+    generate.set_defaults(func=cmd_generate)
+
+    build = sub.add_parser("build", help="run `dbt build`: models, snapshots and every test")
+    build.add_argument("--select", nargs="*", help="dbt selection (default: everything)")
+    build.set_defaults(func=cmd_build)
+
+    export = sub.add_parser("export", help="export a training set after checking the gate")
+    export.add_argument("task", help="training task, e.g. churn_30d")
+    export.set_defaults(func=cmd_export)
+
+    listing = sub.add_parser("list", help="list exported versions (* = LATEST)")
+    listing.add_argument("task", nargs="?", help="only this task")
+    listing.set_defaults(func=cmd_list)
+
+    demo = sub.add_parser("demo", help="generate, build and export the churn training set")
+    demo.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")
+    demo.add_argument("--days", type=int, default=450, help="days simulated (450)")
+    demo.add_argument("--seed", type=int, default=42, help="random seed (42)")
+    demo.add_argument("--json", help="also write the summary as JSON to this file")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .dbt import DbtError
+    from .export import ExportError
+    from .gates import GateError
+    from .reader import IntegrityError, VersionNotFoundError
+
+    try:
+        return args.func(args)
+    except GateError as error:
+        _say(f"trainset: {error}")
+        return EXIT_FAILED
+    except (IntegrityError, DbtError, ExportError) as error:
+        _say(f"trainset: {error}")
+        return EXIT_FAILED
+    except (ProjectNotFoundError, VersionNotFoundError, ValueError, FileNotFoundError) as error:
+        _say(f"trainset: {error}")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

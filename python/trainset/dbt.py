@@ -1,0 +1,82 @@
+"""Running dbt from Python through dbt's programmatic runner, and reading its artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .project import Paths
+
+
+class DbtError(RuntimeError):
+    """Raised when a dbt command fails to run at all or reports failures."""
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """Outcome of one dbt invocation."""
+
+    success: bool
+    args: list[str]
+    target_dir: Path
+
+
+def _environment(paths: Paths) -> dict[str, str]:
+    env = {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "TRAINSET_DUCKDB_PATH": str(paths.duckdb_path),
+        "TRAINSET_LANDING_DIR": str(paths.landing_dir),
+    }
+    return env
+
+
+def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
+    """Run `dbt <args>` in the project, with the project's profiles and this process's paths.
+
+    dbt prints its own progress, one line per node. Returns a DbtRun; `success` is False when
+    any node failed or errored (a failing test included).
+    """
+    from dbt.cli.main import dbtRunner
+
+    paths = paths or Paths.resolve()
+    paths.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    previous_env = {key: os.environ.get(key) for key in _environment(paths)}
+    os.environ.update(_environment(paths))
+    previous_cwd = Path.cwd()
+    full_args = [
+        *args,
+        "--project-dir",
+        str(paths.project_dir),
+        "--profiles-dir",
+        str(paths.project_dir),
+        "--target-path",
+        str(paths.target_dir),
+    ]
+    try:
+        os.chdir(paths.project_dir)
+        result = dbtRunner().invoke(full_args)
+    finally:
+        os.chdir(previous_cwd)
+        for key, value in previous_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if result.exception is not None:
+        raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
+    return DbtRun(success=bool(result.success), args=full_args, target_dir=paths.target_dir)
+
+
+def read_artifact(target_dir: Path, name: str) -> dict[str, Any]:
+    """Load `target/<name>` (manifest.json, run_results.json), with a clear error if absent."""
+    path = Path(target_dir) / name
+    if not path.is_file():
+        raise DbtError(
+            f"{path} does not exist: run `trainset build` (or `dbt build`) first so dbt "
+            "writes its artifacts."
+        )
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)

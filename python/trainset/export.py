@@ -1,0 +1,339 @@
+"""Export a gated training set as an immutable, verifiable Parquet version.
+
+Layout: `exports/<task>/<version>/` with `data.parquet` and `manifest.json`, and
+`exports/<task>/LATEST` naming the newest complete version. A version is written into a
+hidden temporary folder and renamed into place only once complete, so a failed or interrupted
+export never shows a partial version and never touches earlier ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .dbt import read_artifact
+from .gates import GateReport, require_gate
+from .project import Paths
+
+DATA_FILE = "data.parquet"
+MANIFEST_FILE = "manifest.json"
+LATEST_FILE = "LATEST"
+TEMP_PREFIX = ".tmp-"
+HASH_BATCH_ROWS = 65_536
+
+
+class ExportError(RuntimeError):
+    """Raised when a training set cannot be exported."""
+
+
+@dataclass(frozen=True)
+class TrainingModel:
+    """A training model and its task metadata, read from dbt's manifest."""
+
+    task: str
+    unique_id: str
+    relation: str
+    entity_column: str
+    cutoff_column: str
+    label_column: str
+    node: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where a version landed and what it holds."""
+
+    task: str
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    reused: bool
+
+
+def _meta(node: dict[str, Any]) -> dict[str, Any]:
+    meta = dict(node.get("meta") or {})
+    meta.update(node.get("config", {}).get("meta") or {})
+    return meta
+
+
+def training_models(manifest: dict[str, Any]) -> dict[str, TrainingModel]:
+    """Every model declaring `meta.trainset.task`, keyed by task name."""
+    models: dict[str, TrainingModel] = {}
+    for unique_id, node in manifest.get("nodes", {}).items():
+        if node.get("resource_type") != "model":
+            continue
+        spec = _meta(node).get("trainset") or {}
+        task = spec.get("task")
+        if not task:
+            continue
+        models[task] = TrainingModel(
+            task=task,
+            unique_id=unique_id,
+            relation=f'"{node["schema"]}"."{node.get("alias") or node["name"]}"',
+            entity_column=spec.get("entity_column", "entity_id"),
+            cutoff_column=spec.get("cutoff_column", "cutoff_at"),
+            label_column=spec["label_column"],
+            node=node,
+        )
+    return models
+
+
+def find_training_model(manifest: dict[str, Any], task: str) -> TrainingModel:
+    models = training_models(manifest)
+    if task not in models:
+        known = ", ".join(sorted(models)) or "none"
+        raise ExportError(
+            f"No training set named {task!r} in the dbt project (known: {known}). A training "
+            "model declares it with `meta: {trainset: {task: ...}}` in its YAML."
+        )
+    return models[task]
+
+
+def content_hash(table: pa.Table) -> str:
+    """SHA-256 of the table's schema and values, in row order, as an Arrow IPC stream with fixed
+    batch sizes: equal data in equal order gives the same hash whatever the Parquet encoding."""
+    digest = hashlib.sha256()
+
+    class _Sink:
+        def write(self, data: bytes) -> int:
+            digest.update(data)
+            return len(data)
+
+    sink = pa.PythonFile(_Sink(), mode="w")
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.combine_chunks().to_batches(max_chunksize=HASH_BATCH_ROWS):
+            writer.write_batch(batch)
+    return digest.hexdigest()
+
+
+def _git(project_dir: Path, *args: str) -> str | None:
+    try:
+        completed = subprocess.run(
+            ["git", *args], cwd=project_dir, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return completed.stdout.strip()
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {}
+    for name in ["trainset", "dbt-core", "dbt-duckdb", "duckdb", "pandas", "pyarrow"]:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _sha256_text(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _definition_sources(manifest: dict[str, Any], unique_id: str) -> list[str]:
+    """The code of the model, every model upstream of it and every project macro they call."""
+    from .gates import upstream_nodes
+
+    nodes = manifest.get("nodes", {})
+    macros = manifest.get("macros", {})
+    codes: list[str] = []
+    seen_macros: set[str] = set()
+    for node_id in sorted(upstream_nodes(manifest, unique_id)):
+        node = nodes.get(node_id)
+        if not node:
+            continue
+        codes.append(f"{node_id}\n{node.get('raw_code', '')}")
+        stack = list(node.get("depends_on", {}).get("macros", []))
+        while stack:
+            macro_id = stack.pop()
+            if macro_id in seen_macros or macro_id not in macros:
+                continue
+            seen_macros.add(macro_id)
+            macro = macros[macro_id]
+            if macro.get("package_name") in {"trainset", "dbt_expectations"}:
+                codes.append(f"{macro_id}\n{macro.get('macro_sql', '')}")
+            stack.extend(macro.get("depends_on", {}).get("macros", []))
+    return codes
+
+
+def feature_definitions(manifest: dict[str, Any], model: TrainingModel) -> dict[str, Any]:
+    """Each feature column's documentation and a hash of the code that computes it."""
+    code_hash = _sha256_text(*_definition_sources(manifest, model.unique_id))
+    features = []
+    skip = {model.entity_column, model.cutoff_column, model.label_column}
+    for name, column in (model.node.get("columns") or {}).items():
+        if name in skip:
+            continue
+        meta = _meta(column)
+        features.append(
+            {
+                "name": name,
+                "data_type": column.get("data_type"),
+                "description": column.get("description", ""),
+                "meta": meta,
+                "definition_hash": _sha256_text(
+                    name, str(column.get("data_type")), column.get("description", ""), code_hash
+                ),
+            }
+        )
+    return {"code_hash": code_hash, "features": features}
+
+
+def _label_balance(table: pa.Table, label: str) -> dict[str, Any]:
+    values = table.column(label).to_pylist()
+    known = [value for value in values if value is not None]
+    positives = sum(1 for value in known if bool(value))
+    return {
+        "positive": positives,
+        "negative": len(known) - positives,
+        "null": len(values) - len(known),
+        "positive_share": positives / len(known) if known else None,
+    }
+
+
+def _write_json_atomic(path: Path, payload: Any) -> None:
+    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
+    """Read the training model from the DuckDB file in a canonical row order."""
+    import duckdb
+
+    if not paths.duckdb_path.is_file():
+        raise ExportError(f"{paths.duckdb_path} does not exist: run `trainset build` first.")
+    try:
+        connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    except duckdb.IOException as error:
+        raise ExportError(
+            f"Cannot open {paths.duckdb_path}: {error}. Another process (a running dbt build?) "
+            "holds the file; wait for it to finish and export again."
+        ) from error
+    try:
+        columns = connection.sql(f"select * from {model.relation} limit 0").columns
+        order = [model.entity_column, model.cutoff_column]
+        order += [column for column in columns if column not in order]
+        order_by = ", ".join(f'"{column}"' for column in order)
+        return connection.sql(
+            f"select * from {model.relation} order by {order_by}"
+        ).fetch_arrow_table()
+    finally:
+        connection.close()
+
+
+def export_training_set(
+    task: str,
+    paths: Paths | None = None,
+    *,
+    progress: Callable[[str], None] = print,
+    _before_publish: Callable[[Path], None] | None = None,
+) -> ExportResult:
+    """Export the training set of `task` after checking the gate. Returns the version written,
+    or the existing version when the same content was already exported."""
+    paths = paths or Paths.resolve()
+    manifest = read_artifact(paths.target_dir, "manifest.json")
+    model = find_training_model(manifest, task)
+    progress(f"export {task}: checking the last build of {model.unique_id} and its upstream")
+    gate: GateReport = require_gate(paths.target_dir, model.unique_id)
+    progress(f"export {task}: gate passed ({len(gate.passed)} nodes and tests)")
+
+    table = read_training_table(paths, model)
+    digest = content_hash(table)
+    task_dir = paths.exports_dir / task
+    task_dir.mkdir(parents=True, exist_ok=True)
+    for existing in sorted(task_dir.iterdir()):
+        manifest_path = existing / MANIFEST_FILE
+        if existing.name.startswith(TEMP_PREFIX) or not manifest_path.is_file():
+            continue
+        previous = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if previous.get("content_sha256") == digest:
+            _write_text_atomic(task_dir / LATEST_FILE, existing.name + "\n")
+            progress(f"export {task}: same content as {existing.name}; LATEST points to it")
+            return ExportResult(task, existing.name, existing, previous, reused=True)
+
+    created_at = datetime.now(UTC)
+    version = f"{created_at.strftime('%Y%m%dT%H%M%SZ')}-{digest[:12]}"
+    run_results = read_artifact(paths.target_dir, "run_results.json")
+    cutoffs = table.column(model.cutoff_column)
+    import pyarrow.compute as pc
+
+    bounds = pc.min_max(cutoffs)
+    export_manifest = {
+        "task": task,
+        "version": version,
+        "created_at": created_at.isoformat(),
+        "content_sha256": digest,
+        "row_count": table.num_rows,
+        "data_file": DATA_FILE,
+        "schema": [{"name": field.name, "type": str(field.type)} for field in table.schema],
+        "entity_column": model.entity_column,
+        "cutoff_column": model.cutoff_column,
+        "label_column": model.label_column,
+        "cutoff_bounds": {
+            "min": None if bounds["min"].as_py() is None else bounds["min"].as_py().isoformat(),
+            "max": None if bounds["max"].as_py() is None else bounds["max"].as_py().isoformat(),
+        },
+        "label_balance": _label_balance(table, model.label_column),
+        "feature_definitions": feature_definitions(manifest, model),
+        "source_model": model.unique_id,
+        "git": {
+            "commit": _git(paths.project_dir, "rev-parse", "HEAD"),
+            "dirty": bool(_git(paths.project_dir, "status", "--porcelain")),
+        },
+        "dbt": {
+            "invocation_id": run_results.get("metadata", {}).get("invocation_id"),
+            "generated_at": run_results.get("metadata", {}).get("generated_at"),
+            "gates_passed": len(gate.passed),
+            "gates_warned": gate.warned,
+        },
+        "engine": {"type": "duckdb", "database": str(paths.duckdb_path)},
+        "packages": _package_versions(),
+    }
+
+    temporary = task_dir / f"{TEMP_PREFIX}{version}-{uuid.uuid4().hex[:8]}"
+    temporary.mkdir()
+    try:
+        progress(f"export {task}: writing {table.num_rows:,} rows to {temporary.name}")
+        pq.write_table(table, temporary / DATA_FILE, compression="zstd")
+        _write_json_atomic(temporary / MANIFEST_FILE, export_manifest)
+        if _before_publish is not None:
+            _before_publish(temporary)
+        final = task_dir / version
+        os.rename(temporary, final)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    _write_text_atomic(task_dir / LATEST_FILE, version + "\n")
+    progress(f"export {task}: published {final}")
+    return ExportResult(task, version, final, export_manifest, reused=False)

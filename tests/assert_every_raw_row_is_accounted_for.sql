@@ -1,0 +1,13 @@
+-- Every raw landing row is staged, collapsed as an exact duplicate, or quarantined: never
+-- dropped silently. Returns the tables where the counts do not add up.
+with
+
+reconciliation as (
+    {{ trainset.staging_reconciliation(
+        ['customers', 'customer_changes', 'products', 'orders', 'order_items', 'web_events', 'refunds']
+    ) }}
+)
+
+select *
+from reconciliation
+where raw_rows <> staged_rows + duplicate_rows_collapsed + quarantined_rows

@@ -33,6 +33,27 @@ def _environment(paths: Paths) -> dict[str, str]:
     return env
 
 
+def ensure_database_free(database: Path) -> None:
+    """Fail fast, with the holder's PID, when another process holds the DuckDB file: two
+    builds on one file would otherwise fail midway with a lock error from dbt."""
+    import duckdb
+
+    if not database.exists():
+        return
+    try:
+        duckdb.connect(str(database)).close()
+    except duckdb.IOException as error:
+        text = str(error)
+        if "lock" not in text.lower():
+            raise
+        holder = text.split("PID", 1)[1].split(")")[0].strip() if "PID" in text else "unknown"
+        raise DbtError(
+            f"{database} is in use by another process (PID {holder}), probably another "
+            "build or an open notebook. Wait for it to finish or close it, or point "
+            "TRAINSET_DUCKDB_PATH at another file. Nothing was changed."
+        ) from error
+
+
 def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
     """Run `dbt <args>` in the project, with the project's profiles and this process's paths.
 
@@ -43,6 +64,8 @@ def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
 
     paths = paths or Paths.resolve()
     paths.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    if args and args[0] in {"build", "run", "seed", "snapshot", "test", "show", "compile"}:
+        ensure_database_free(paths.duckdb_path)
     previous_env = {key: os.environ.get(key) for key in _environment(paths)}
     os.environ.update(_environment(paths))
     previous_cwd = Path.cwd()

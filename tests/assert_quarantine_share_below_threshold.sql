@@ -14,5 +14,6 @@ select
     quarantined_rows,
     1.0 * quarantined_rows / raw_rows as quarantined_share
 from reconciliation
-where raw_rows > 0
+where
+    raw_rows > 0
     and 1.0 * quarantined_rows / raw_rows > {{ var('quarantine_max_share') }}

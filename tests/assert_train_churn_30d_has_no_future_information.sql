@@ -8,7 +8,8 @@ training as (
 
 select *
 from training
-where days_since_last_order < 0
+where
+    days_since_last_order < 0
     or tenure_days < 0
     or orders_count_7d > orders_count_30d
     or orders_count_30d > orders_count_90d

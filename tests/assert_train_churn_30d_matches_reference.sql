@@ -21,10 +21,11 @@ visible_orders as (
         orders.completed_amount
     from training
     inner join orders
-        on training.customer_id = orders.customer_id
-        and orders.effective_at <= training.cutoff_at
-        and orders.known_at <= training.cutoff_at
-        and (orders.superseded_at is null or orders.superseded_at > training.cutoff_at)
+        on
+            training.customer_id = orders.customer_id
+            and training.cutoff_at >= orders.effective_at
+            and training.cutoff_at >= orders.known_at
+            and (orders.superseded_at is null or training.cutoff_at < orders.superseded_at)
 ),
 
 reference as (
@@ -42,8 +43,9 @@ reference as (
         ), 0) as spend_sum_90d
     from training
     left join visible_orders
-        on training.customer_id = visible_orders.customer_id
-        and training.cutoff_at = visible_orders.cutoff_at
+        on
+            training.customer_id = visible_orders.customer_id
+            and training.cutoff_at = visible_orders.cutoff_at
     group by training.customer_id, training.cutoff_at
 )
 
@@ -58,8 +60,10 @@ select
     reference.spend_sum_90d as reference_spend_sum_90d
 from training
 inner join reference
-    on training.customer_id = reference.customer_id
-    and training.cutoff_at = reference.cutoff_at
-where training.orders_count_30d <> reference.orders_count_30d
+    on
+        training.customer_id = reference.customer_id
+        and training.cutoff_at = reference.cutoff_at
+where
+    training.orders_count_30d <> reference.orders_count_30d
     or training.orders_count_90d <> reference.orders_count_90d
     or abs(training.spend_sum_90d - reference.spend_sum_90d) > 1e-6

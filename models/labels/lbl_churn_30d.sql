@@ -44,13 +44,14 @@ active_at_cutoff as (
         cutoffs.cutoff_at
     from cutoffs
     inner join orders
-        on orders.effective_at <= cutoffs.cutoff_at
-        and orders.effective_at > cutoffs.cutoff_at - interval '{{ lookback }} days'
-        and orders.known_at <= cutoffs.cutoff_at
-        and (
-            orders.superseded_at is null
-            or orders.superseded_at > cutoffs.cutoff_at
-        )
+        on
+            cutoffs.cutoff_at >= orders.effective_at
+            and orders.effective_at > cutoffs.cutoff_at - interval '{{ lookback }} days'
+            and cutoffs.cutoff_at >= orders.known_at
+            and (
+                orders.superseded_at is null
+                or cutoffs.cutoff_at < orders.superseded_at
+            )
     where orders.is_completed
 ),
 
@@ -71,11 +72,12 @@ completed_in_horizon as (
         count(orders.order_id) as completed_order_count
     from spine
     left join orders
-        on spine.customer_id = orders.customer_id
-        and orders.is_latest_version
-        and orders.is_completed
-        and orders.effective_at > spine.cutoff_at
-        and orders.effective_at <= spine.cutoff_at + interval '{{ horizon }} days'
+        on
+            spine.customer_id = orders.customer_id
+            and orders.is_latest_version
+            and orders.is_completed
+            and spine.cutoff_at < orders.effective_at
+            and orders.effective_at <= spine.cutoff_at + interval '{{ horizon }} days'
     group by spine.customer_id, spine.cutoff_at
 ),
 

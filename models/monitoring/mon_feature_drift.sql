@@ -1,6 +1,7 @@
 {#
-    Drift of each numeric feature between the training set (the reference) and the latest
-    serving vectors (what the model sees now), as a population stability index.
+    Drift of each numeric feature of the churn training set: the rows at the latest cutoff
+    (the most recent data) against all earlier cutoffs (the reference), as a population
+    stability index.
 #}
 {%- set features = [
     'tenure_days', 'days_since_last_order', 'orders_count_7d', 'orders_count_30d',
@@ -14,12 +15,24 @@ training as (
     select * from {{ ref('train_churn_30d') }}
 ),
 
-serving as (
-    select * from {{ ref('serve_customer__features') }}
+latest_cutoff as (
+    select max(cutoff_at) as cutoff_at from training
+),
+
+reference_rows as (
+    select training.*
+    from training
+    where training.cutoff_at < (select latest_cutoff.cutoff_at from latest_cutoff)
+),
+
+recent_rows as (
+    select training.*
+    from training
+    where training.cutoff_at = (select latest_cutoff.cutoff_at from latest_cutoff)
 ),
 
 drift as (
-    {{ trainset.population_stability('training', 'serving', features) }}
+    {{ trainset.population_stability('reference_rows', 'recent_rows', features) }}
 )
 
 select * from drift

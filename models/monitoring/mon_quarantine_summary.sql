@@ -4,14 +4,14 @@ with
 
 quarantined as (
     {%- for table in tables %}
-    select
-        source_table,
-        quarantine_reason,
-        loaded_at
-    from {{ ref('stg_shop__' ~ table ~ '_quarantine') }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            source_table,
+            quarantine_reason,
+            loaded_at
+        from {{ ref('stg_shop__' ~ table ~ '_quarantine') }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 

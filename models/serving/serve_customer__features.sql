@@ -18,7 +18,7 @@ serving_time as (
         {%- if var('serving_at', none) %}
         cast('{{ var("serving_at") }}' as timestamp) as served_at
         {%- else %}
-        max(known_at) as served_at
+            max(known_at) as served_at
         {%- endif %}
     from orders
 ),

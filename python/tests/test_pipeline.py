@@ -16,7 +16,15 @@ from trainset.gates import GateError
 
 pytestmark = pytest.mark.integration
 
-TABLES = ["customers", "customer_changes", "products", "orders", "order_items", "web_events", "refunds"]
+TABLES = [
+    "customers",
+    "customer_changes",
+    "products",
+    "orders",
+    "order_items",
+    "web_events",
+    "refunds",
+]
 
 
 def query(built, sql: str) -> list[tuple]:
@@ -29,7 +37,9 @@ def query(built, sql: str) -> list[tuple]:
 
 def test_build_passes_every_model_and_test(built):
     results = read_artifact(built.paths.target_dir, "run_results.json")["results"]
-    failed = [(r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}]
+    failed = [
+        (r["unique_id"], r["status"]) for r in results if r["status"] not in {"success", "pass"}
+    ]
     assert built.success, failed
     assert failed == []
     kinds = {r["unique_id"].split(".")[0] for r in results}
@@ -46,7 +56,9 @@ def test_every_raw_row_is_staged_collapsed_or_quarantined(built):
             f"count(*) filter (where quarantine_reason is null and duplicate_rank > 1) "
             f"from staging.base_shop__{table}",
         )[0]
-        (quarantined,) = query(built, f"select count(*) from staging.stg_shop__{table}_quarantine")[0]
+        (quarantined,) = query(built, f"select count(*) from staging.stg_shop__{table}_quarantine")[
+            0
+        ]
         (stg_rows,) = query(built, f"select count(*) from staging.stg_shop__{table}")[0]
         assert stg_rows == staged
         assert raw == staged + collapsed + quarantined, table
@@ -77,7 +89,9 @@ def test_offsets_are_converted_to_utc(built):
     from datetime import UTC, datetime
 
     for raw, staged in rows:
-        expected = datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+        expected = (
+            datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+        )
         assert staged == expected, raw
 
 
@@ -121,7 +135,8 @@ def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
     shutil.copytree(paths.target_dir, target, ignore=shutil.ignore_patterns("logs"))
     run_results = json.loads((target / "run_results.json").read_text())
     failing = next(
-        r for r in run_results["results"]
+        r
+        for r in run_results["results"]
         if r["unique_id"].startswith("test.") and "stg_shop__orders" in r["unique_id"]
     )
     failing["status"] = "fail"

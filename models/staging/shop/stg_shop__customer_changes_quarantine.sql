@@ -1,1 +1,13 @@
-{{ trainset.quarantine_rows(ref('base_shop__customer_changes'), 'customer_changes', 'change_id', ['change_id', 'customer_id', 'plan', 'segment', 'country', 'changed_at_raw']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__customer_changes'),
+    source_table='customer_changes',
+    key_column='change_id',
+    raw_columns=[
+        'change_id',
+        'customer_id',
+        'plan',
+        'segment',
+        'country',
+        'changed_at_raw',
+    ],
+) }}

@@ -14,7 +14,8 @@ valid as (
         quantity * unit_price as item_amount,
         loaded_at
     from checked
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
         and duplicate_rank = 1
 )
 

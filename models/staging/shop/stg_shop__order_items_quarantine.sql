@@ -1,1 +1,12 @@
-{{ trainset.quarantine_rows(ref('base_shop__order_items'), 'order_items', 'order_item_id', ['order_item_id', 'order_id', 'product_id', 'quantity', 'unit_price']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__order_items'),
+    source_table='order_items',
+    key_column='order_item_id',
+    raw_columns=[
+        'order_item_id',
+        'order_id',
+        'product_id',
+        'quantity',
+        'unit_price',
+    ],
+) }}

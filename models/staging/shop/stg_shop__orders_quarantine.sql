@@ -1,1 +1,12 @@
-{{ trainset.quarantine_rows(ref('base_shop__orders'), 'orders', 'order_id', ['order_id', 'customer_id', 'ordered_at_raw', 'order_status', 'order_amount']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__orders'),
+    source_table='orders',
+    key_column='order_id',
+    raw_columns=[
+        'order_id',
+        'customer_id',
+        'ordered_at_raw',
+        'order_status',
+        'order_amount',
+    ],
+) }}

@@ -13,7 +13,8 @@ valid as (
         updated_at,
         loaded_at
     from checked
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
         and duplicate_rank = 1
 )
 

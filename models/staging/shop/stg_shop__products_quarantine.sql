@@ -1,1 +1,12 @@
-{{ trainset.quarantine_rows(ref('base_shop__products'), 'products', 'product_id', ['product_id', 'product_name', 'product_category', 'unit_price', 'updated_at_raw']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__products'),
+    source_table='products',
+    key_column='product_id',
+    raw_columns=[
+        'product_id',
+        'product_name',
+        'product_category',
+        'unit_price',
+        'updated_at_raw',
+    ],
+) }}

@@ -12,7 +12,8 @@ valid as (
         refund_amount,
         loaded_at
     from checked
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
         and duplicate_rank = 1
 )
 

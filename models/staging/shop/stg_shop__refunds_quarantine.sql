@@ -1,1 +1,11 @@
-{{ trainset.quarantine_rows(ref('base_shop__refunds'), 'refunds', 'refund_id', ['refund_id', 'order_id', 'refunded_at_raw', 'refund_amount']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__refunds'),
+    source_table='refunds',
+    key_column='refund_id',
+    raw_columns=[
+        'refund_id',
+        'order_id',
+        'refunded_at_raw',
+        'refund_amount',
+    ],
+) }}

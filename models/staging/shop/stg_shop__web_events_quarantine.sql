@@ -1,1 +1,11 @@
-{{ trainset.quarantine_rows(ref('base_shop__web_events'), 'web_events', 'event_id', ['event_id', 'customer_id', 'event_at_raw', 'page']) }}
+{{ trainset.quarantine_rows(
+    base_relation=ref('base_shop__web_events'),
+    source_table='web_events',
+    key_column='event_id',
+    raw_columns=[
+        'event_id',
+        'customer_id',
+        'event_at_raw',
+        'page',
+    ],
+) }}

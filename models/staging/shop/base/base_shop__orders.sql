@@ -59,7 +59,8 @@ checked as (
             when ordered_at_raw is null then 'null_timestamp'
             when ordered_at is null then 'unparseable_timestamp'
             when ordered_at > loaded_at + interval '1 hour' then 'future_timestamp'
-            when order_status not in ('placed', 'completed', 'cancelled', 'returned')
+            when
+                order_status not in ('placed', 'completed', 'cancelled', 'returned')
                 or order_status is null then 'invalid_status'
             when order_amount is null then 'null_amount'
             when order_amount < 0 then 'negative_amount'

@@ -152,3 +152,43 @@ def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
     assert not (tmp_path / "exports" / "churn_30d").exists() or not any(
         (tmp_path / "exports" / "churn_30d").iterdir()
     )
+
+
+def test_snapshot_records_changes_of_a_second_day(fresh_copy):
+    from trainset.generate import generate_next_day
+
+    from trainset.pipeline import build
+
+    paths = fresh_copy.paths
+    quiet = {"progress": lambda message: None}
+    assert build(paths, select=["+snap_customers"], **quiet).success
+    before = pq.read_table(paths.landing_dir / "customers").to_pandas().set_index("customer_id")
+    generate_next_day(paths.landing_dir, **quiet)
+    after = pq.read_table(paths.landing_dir / "customers").to_pandas().set_index("customer_id")
+    shared = before.index.intersection(after.index)
+    changed = set(
+        shared[
+            (
+                before.loc[shared, ["plan", "segment", "country"]]
+                != after.loc[shared, ["plan", "segment", "country"]]
+            ).any(axis=1)
+        ].dropna()
+    )
+    assert changed, "the second day changed no customer"
+    assert build(paths, select=["+snap_customers"], **quiet).success
+    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        closed = {
+            row[0]
+            for row in connection.sql(
+                "select customer_id from snapshots.snap_customers where dbt_valid_to is not null"
+            ).fetchall()
+        }
+        current = connection.sql(
+            "select count(*), count(distinct customer_id) from snapshots.snap_customers "
+            "where dbt_valid_to is null"
+        ).fetchone()
+    finally:
+        connection.close()
+    assert closed == changed
+    assert current[0] == current[1] > 0

@@ -1,0 +1,227 @@
+{#
+    point_in_time_join: attach to every spine row the feature values that were true, and known,
+    at its cutoff.
+
+    Contract, for one spine row s and each feature table f (same entity):
+      - a row r may serve when r.effective_at <= s.cutoff_at - embargo (strict: <), and, when
+        f is bitemporal (the default), r.known_at <= s.cutoff_at, and, with a ttl,
+        r.effective_at >= s.cutoff_at - ttl;
+      - among the rows that may serve, the latest effective_at wins, then the latest known_at,
+        then the largest tiebreak_column (nulls lose); all values come from that row, so a null
+        there stays null;
+      - no row may serve: the feature columns are null.
+    The output has the spine's columns in order followed by each feature's columns (prefixed),
+    and exactly one row per spine row: the features are computed once per distinct
+    (entity, cutoff) and joined back, so duplicate spine rows each keep their row and a null
+    entity or cutoff gets nulls.
+
+    Implementations: `default__` ranks candidate rows with a window function (portable:
+    PostgreSQL, Spark, Trino); `duckdb__` turns each feature row into the moment it becomes
+    servable, keeps the running winner per entity and attaches it with an ASOF JOIN, which is
+    O((N + M) log M) instead of growing with the rows per entity.
+#}
+{% macro point_in_time_join(spine, features, entity_column='entity_id', cutoff_column='cutoff_at') -%}
+    {{ return(adapter.dispatch('point_in_time_join', 'trainset')(spine, features, entity_column, cutoff_column)) }}
+{%- endmacro %}
+
+
+{# Normalise one feature specification, filling the documented defaults. #}
+{% macro _pit_feature_spec(feature, entity_column) -%}
+    {%- if 'relation' not in feature or 'columns' not in feature -%}
+        {{ exceptions.raise_compiler_error(
+            "point_in_time_join: each feature needs 'relation' and 'columns', got " ~ feature
+        ) }}
+    {%- endif -%}
+    {%- set spec = {
+        'relation': feature['relation'],
+        'entity_column': feature.get('entity_column', entity_column),
+        'columns': feature['columns'],
+        'prefix': feature.get('prefix', ''),
+        'effective_column': feature.get('effective_column', 'effective_at'),
+        'known_column': feature.get('known_column', 'known_at'),
+        'bitemporal': feature.get('bitemporal', true),
+        'ttl': feature.get('ttl', none),
+        'embargo': feature.get('embargo', none),
+        'strict': feature.get('strict', false),
+        'tiebreak_column': feature.get('tiebreak_column', none),
+    } -%}
+    {{ return(spec) }}
+{%- endmacro %}
+
+
+{# `cutoff - embargo` as SQL. #}
+{% macro _pit_shifted(cutoff, embargo) -%}
+    {%- if embargo -%}({{ cutoff }} - interval '{{ embargo }}'){%- else -%}{{ cutoff }}{%- endif -%}
+{%- endmacro %}
+
+
+{% macro default__point_in_time_join(spine, features, entity_column, cutoff_column) -%}
+    {%- set specs = [] -%}
+    {%- for feature in features -%}
+        {%- do specs.append(trainset._pit_feature_spec(feature, entity_column)) -%}
+    {%- endfor %}
+    with
+
+    pit_spine_keys as (
+        select distinct
+            {{ entity_column }} as pit_entity,
+            {{ cutoff_column }} as pit_cutoff
+        from {{ spine }}
+        where {{ entity_column }} is not null and {{ cutoff_column }} is not null
+    )
+    {%- for spec in specs %}
+    {%- set i = loop.index %}
+    {%- set end = trainset._pit_shifted('pit_spine_keys.pit_cutoff', spec.embargo) %},
+
+    pit_candidates_{{ i }} as (
+        select
+            pit_spine_keys.pit_entity,
+            pit_spine_keys.pit_cutoff,
+            {%- for column in spec.columns %}
+            pit_features.{{ column }} as pit_value_{{ i }}_{{ loop.index }},
+            {%- endfor %}
+            row_number() over (
+                partition by pit_spine_keys.pit_entity, pit_spine_keys.pit_cutoff
+                order by
+                    pit_features.{{ spec.effective_column }} desc,
+                    pit_features.{{ spec.known_column }} desc nulls last
+                    {%- if spec.tiebreak_column %},
+                    pit_features.{{ spec.tiebreak_column }} desc nulls last
+                    {%- endif %}
+            ) as pit_rank
+        from pit_spine_keys
+        inner join {{ spec.relation }} as pit_features
+            on pit_spine_keys.pit_entity = pit_features.{{ spec.entity_column }}
+            and pit_features.{{ spec.effective_column }} {{ '<' if spec.strict else '<=' }} {{ end }}
+            {%- if spec.bitemporal %}
+            and pit_features.{{ spec.known_column }} <= pit_spine_keys.pit_cutoff
+            {%- endif %}
+            {%- if spec.ttl %}
+            and pit_features.{{ spec.effective_column }} >= pit_spine_keys.pit_cutoff - interval '{{ spec.ttl }}'
+            {%- endif %}
+    )
+    {%- endfor %}
+
+    select
+        pit_spine.*
+        {%- for spec in specs %}
+        {%- set i = loop.index %}
+        {%- for column in spec.columns %},
+        pit_winner_{{ i }}.pit_value_{{ i }}_{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {%- endfor %}
+        {%- endfor %}
+    from {{ spine }} as pit_spine
+    {%- for spec in specs %}
+    {%- set i = loop.index %}
+    left join pit_candidates_{{ i }} as pit_winner_{{ i }}
+        on pit_spine.{{ entity_column }} = pit_winner_{{ i }}.pit_entity
+        and pit_spine.{{ cutoff_column }} = pit_winner_{{ i }}.pit_cutoff
+        and pit_winner_{{ i }}.pit_rank = 1
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro duckdb__point_in_time_join(spine, features, entity_column, cutoff_column) -%}
+    {%- set specs = [] -%}
+    {%- for feature in features -%}
+        {%- do specs.append(trainset._pit_feature_spec(feature, entity_column)) -%}
+    {%- endfor %}
+    with
+
+    pit_spine_keys as (
+        select distinct
+            {{ entity_column }} as pit_entity,
+            {{ cutoff_column }} as pit_cutoff
+        from {{ spine }}
+        where {{ entity_column }} is not null and {{ cutoff_column }} is not null
+    )
+    {%- for spec in specs %}
+    {%- set i = loop.index %}
+    {#- The moment a row may start serving: effective_at shifted by the embargo (plus one
+        microsecond in strict mode, so `<` becomes `<=`), and not before it is known. -#}
+    {%- set shift = "interval '" ~ spec.embargo ~ "'" if spec.embargo else none -%}
+    {%- set servable = 'pit_features.' ~ spec.effective_column
+        ~ (' + ' ~ shift if shift else '')
+        ~ (" + interval '1 microsecond'" if spec.strict else '') -%}
+    {%- if spec.bitemporal -%}
+        {%- set servable = 'greatest(' ~ servable ~ ', pit_features.' ~ spec.known_column ~ ')' -%}
+    {%- endif %},
+
+    pit_ranked_{{ i }} as (
+        select
+            pit_features.{{ spec.entity_column }} as pit_entity,
+            cast({{ servable }} as timestamp) as pit_servable_at,
+            pit_features.{{ spec.effective_column }} as pit_effective_at,
+            {
+                {%- for column in spec.columns %}
+                'v{{ loop.index }}': pit_features.{{ column }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            } as pit_payload,
+            row_number() over (
+                partition by pit_features.{{ spec.entity_column }}
+                order by
+                    pit_features.{{ spec.effective_column }},
+                    pit_features.{{ spec.known_column }} nulls first
+                    {%- if spec.tiebreak_column %},
+                    pit_features.{{ spec.tiebreak_column }} nulls first
+                    {%- endif %}
+            ) as pit_priority
+        from {{ spec.relation }} as pit_features
+        where pit_features.{{ spec.entity_column }} is not null
+            and pit_features.{{ spec.effective_column }} is not null
+            {%- if spec.bitemporal %}
+            and pit_features.{{ spec.known_column }} is not null
+            {%- endif %}
+    ),
+
+    {#- The winner as of each servable moment: the best row among those servable by then. -#}
+    pit_running_{{ i }} as (
+        select distinct on (pit_entity, pit_servable_at)
+            pit_entity,
+            pit_servable_at,
+            arg_max(pit_payload, pit_priority) over pit_history as pit_payload,
+            arg_max(pit_effective_at, pit_priority) over pit_history as pit_effective_at
+        from pit_ranked_{{ i }}
+        window pit_history as (
+            partition by pit_entity
+            order by pit_servable_at
+            range between unbounded preceding and current row
+        )
+    ),
+
+    pit_winners_{{ i }} as (
+        select
+            pit_spine_keys.pit_entity,
+            pit_spine_keys.pit_cutoff,
+            {%- if spec.ttl %}
+            case
+                when pit_running_{{ i }}.pit_effective_at
+                    >= pit_spine_keys.pit_cutoff - interval '{{ spec.ttl }}'
+                    then pit_running_{{ i }}.pit_payload
+            end as pit_payload
+            {%- else %}
+            pit_running_{{ i }}.pit_payload
+            {%- endif %}
+        from pit_spine_keys
+        asof left join pit_running_{{ i }}
+            on pit_spine_keys.pit_entity = pit_running_{{ i }}.pit_entity
+            and pit_spine_keys.pit_cutoff >= pit_running_{{ i }}.pit_servable_at
+    )
+    {%- endfor %}
+
+    select
+        pit_spine.*
+        {%- for spec in specs %}
+        {%- set i = loop.index %}
+        {%- for column in spec.columns %},
+        pit_winner_{{ i }}.pit_payload.v{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {%- endfor %}
+        {%- endfor %}
+    from {{ spine }} as pit_spine
+    {%- for spec in specs %}
+    {%- set i = loop.index %}
+    left join pit_winners_{{ i }} as pit_winner_{{ i }}
+        on pit_spine.{{ entity_column }} = pit_winner_{{ i }}.pit_entity
+        and pit_spine.{{ cutoff_column }} = pit_winner_{{ i }}.pit_cutoff
+    {%- endfor %}
+{%- endmacro %}

@@ -1,5 +1,6 @@
 -- A broken feed is not a few bad rows: fail when a raw table quarantines more than
--- var('quarantine_max_share') of its rows.
+-- var('quarantine_max_share') of its rows (and at least var('quarantine_min_rows') rows, so one
+-- bad row in a tiny table does not stop training).
 with
 
 reconciliation as (
@@ -16,4 +17,5 @@ select
 from reconciliation
 where
     raw_rows > 0
+    and quarantined_rows >= {{ var('quarantine_min_rows') }}
     and 1.0 * quarantined_rows / raw_rows > {{ var('quarantine_max_share') }}

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def artifacts(built):
-    assert run_dbt(["docs", "generate", "--log-path", str(built.paths.target_dir / "logs")], built.paths).success
+    assert run_dbt(
+        ["docs", "generate", "--log-path", str(built.paths.target_dir / "logs")], built.paths
+    ).success
     return (
         read_artifact(built.paths.target_dir, "manifest.json"),
         read_artifact(built.paths.target_dir, "catalog.json"),

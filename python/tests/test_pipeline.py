@@ -161,7 +161,9 @@ def test_snapshot_records_changes_of_a_second_day(fresh_copy):
 
     paths = fresh_copy.paths
     quiet = {"progress": lambda message: None}
-    assert build(paths, select=["+snap_customers"], **quiet).success
+    assert build(
+        paths, select=["+snap_customers"], extra_args=["--indirect-selection", "cautious"], **quiet
+    ).success
     before = pq.read_table(paths.landing_dir / "customers").to_pandas().set_index("customer_id")
     generate_next_day(paths.landing_dir, **quiet)
     after = pq.read_table(paths.landing_dir / "customers").to_pandas().set_index("customer_id")
@@ -175,7 +177,9 @@ def test_snapshot_records_changes_of_a_second_day(fresh_copy):
         ].dropna()
     )
     assert changed, "the second day changed no customer"
-    assert build(paths, select=["+snap_customers"], **quiet).success
+    assert build(
+        paths, select=["+snap_customers"], extra_args=["--indirect-selection", "cautious"], **quiet
+    ).success
     connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
     try:
         closed = {

@@ -47,14 +47,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _build(paths: Paths, select: Sequence[str] | None = None) -> bool:
-    from .dbt import run_dbt
+    from .pipeline import build
 
-    if not (paths.project_dir / "dbt_packages" / "dbt_expectations").exists():
-        run_dbt(["deps"], paths)
-    args = ["build"]
-    if select:
-        args += ["--select", *select]
-    return run_dbt(args, paths).success
+    return build(paths, select, progress=_say).success
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -82,8 +77,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .reader import list_versions
 
     paths = _paths(args)
-    tasks = [args.task] if args.task else sorted(
-        entry.name for entry in paths.exports_dir.glob("*") if entry.is_dir()
+    tasks = (
+        [args.task]
+        if args.task
+        else sorted(entry.name for entry in paths.exports_dir.glob("*") if entry.is_dir())
     )
     for task in tasks:
         latest_file = paths.exports_dir / task / "LATEST"
@@ -109,7 +106,9 @@ def _layer_counts(paths: Paths) -> dict[str, Any]:
             "'serving','monitoring','snapshots') order by 1, 2"
         ).fetchall()
         counts = {
-            f"{schema}.{name}": connection.sql(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            f"{schema}.{name}": connection.sql(
+                f'select count(*) from "{schema}"."{name}"'
+            ).fetchone()[0]
             for schema, name in tables
         }
         quarantine = connection.sql(
@@ -139,7 +138,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     step(
         "generate landing zone",
-        lambda: generate(paths.landing_dir, customers=args.customers, days=args.days, seed=args.seed),
+        lambda: generate(
+            paths.landing_dir, customers=args.customers, days=args.days, seed=args.seed
+        ),
     )
     if not step("dbt build", lambda: _build(paths)):
         _say("demo: dbt build failed; nothing was exported (earlier exports are untouched)")
@@ -156,7 +157,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"label balance: {balance['positive']:,} churned / {balance['negative']:,} retained "
         f"(positive share {balance['positive_share']:.3f})"
     )
-    print(f"cutoffs:       {manifest['cutoff_bounds']['min']} .. {manifest['cutoff_bounds']['max']}")
+    print(
+        f"cutoffs:       {manifest['cutoff_bounds']['min']} .. {manifest['cutoff_bounds']['max']}"
+    )
     print(f"features ({len(features)}): {', '.join(features)}")
     print("rows per model:")
     for name, count in counts["rows"].items():
@@ -186,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     generate = sub.add_parser("generate", help="write a simulated landing zone of Parquet files")
-    generate.add_argument("--out", help="landing folder (default: TRAINSET_LANDING_DIR or data/landing)")
+    generate.add_argument(
+        "--out", help="landing folder (default: TRAINSET_LANDING_DIR or data/landing)"
+    )
     generate.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")
     generate.add_argument("--days", type=int, default=450, help="days simulated (450)")
     generate.add_argument("--start", default="2025-01-01", help="first simulated day (2025-01-01)")
@@ -232,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"trainset: {error}")
         return EXIT_FAILED
     except (ProjectNotFoundError, VersionNotFoundError, ValueError, FileNotFoundError) as error:
+        # LandingError is a ValueError: the input files need fixing.
         _say(f"trainset: {error}")
         return EXIT_USAGE
 

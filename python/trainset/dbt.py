@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
         os.chdir(paths.project_dir)
         result = dbtRunner().invoke(full_args)
     finally:
+        _release_duckdb()
         os.chdir(previous_cwd)
         for key, value in previous_env.items():
             if value is None:
@@ -91,6 +93,23 @@ def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
     if result.exception is not None:
         raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
     return DbtRun(success=bool(result.success), args=full_args, target_dir=paths.target_dir)
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open for the life of the process; close it after each
+    invocation so the file is free for readers (the export, tests, a notebook) and for the next
+    build."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        try:
+            environment.close()
+        finally:
+            DuckDBConnectionManager._ENV = None
+    gc.collect()
 
 
 def read_artifact(target_dir: Path, name: str) -> dict[str, Any]:

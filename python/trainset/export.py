@@ -105,17 +105,11 @@ def find_training_model(manifest: dict[str, Any], task: str) -> TrainingModel:
 def content_hash(table: pa.Table) -> str:
     """SHA-256 of the table's schema and values, in row order, as an Arrow IPC stream with fixed
     batch sizes: equal data in equal order gives the same hash whatever the Parquet encoding."""
+    table = table.replace_schema_metadata(None)
     digest = hashlib.sha256()
-
-    class _Sink:
-        def write(self, data: bytes) -> int:
-            digest.update(data)
-            return len(data)
-
-    sink = pa.PythonFile(_Sink(), mode="w")
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        for batch in table.combine_chunks().to_batches(max_chunksize=HASH_BATCH_ROWS):
-            writer.write_batch(batch)
+    digest.update(table.schema.serialize().to_pybytes())
+    for batch in table.combine_chunks().to_batches(max_chunksize=HASH_BATCH_ROWS):
+        digest.update(batch.serialize().to_pybytes())
     return digest.hexdigest()
 
 
@@ -227,6 +221,14 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def _parquet_round_trip(table: pa.Table) -> pa.Table:
+    """The table as a reader of the exported Parquet will see it (types normalised by the
+    format), so the hash in the manifest is the one `load` recomputes."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return pq.read_table(pa.BufferReader(sink.getvalue()))
+
+
 def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
     """Read the training model from the DuckDB file in a canonical row order."""
     import duckdb
@@ -247,7 +249,7 @@ def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
         order_by = ", ".join(f'"{column}"' for column in order)
         return connection.sql(
             f"select * from {model.relation} order by {order_by}"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         connection.close()
 
@@ -268,7 +270,7 @@ def export_training_set(
     gate: GateReport = require_gate(paths.target_dir, model.unique_id)
     progress(f"export {task}: gate passed ({len(gate.passed)} nodes and tests)")
 
-    table = read_training_table(paths, model)
+    table = _parquet_round_trip(read_training_table(paths, model))
     digest = content_hash(table)
     task_dir = paths.exports_dir / task
     task_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import PROJECT_DIR, make_paths
 
 import trainset
 from trainset.dbt import DbtError, read_artifact, run_dbt
@@ -21,8 +22,6 @@ from trainset.export import export_training_set
 from trainset.gates import GateError
 from trainset.landing import LandingError
 from trainset.pipeline import build
-
-from .conftest import PROJECT_DIR, make_paths
 
 pytestmark = pytest.mark.integration
 QUIET = {"progress": lambda message: None}
@@ -77,7 +76,12 @@ def test_new_column_is_tolerated_and_reported(fresh_copy):
         lambda table: table.append_column("referrer", pa.array(["ads"] * table.num_rows)),
     )
     warnings: list[str] = []
-    result = build(paths, select=["stg_shop__web_events"], progress=warnings.append)
+    result = build(
+        paths,
+        select=["+stg_shop__web_events"],
+        extra_args=["--indirect-selection", "cautious"],
+        progress=warnings.append,
+    )
     assert result.success
     assert any("'referrer' is not declared" in warning for warning in warnings)
 

@@ -134,10 +134,12 @@ def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
     target = tmp_path / "target"
     shutil.copytree(paths.target_dir, target, ignore=shutil.ignore_patterns("logs"))
     run_results = json.loads((target / "run_results.json").read_text())
+    manifest = read_artifact(paths.target_dir, "manifest.json")
     failing = next(
         r
         for r in run_results["results"]
-        if r["unique_id"].startswith("test.") and "stg_shop__orders" in r["unique_id"]
+        if manifest["nodes"].get(r["unique_id"], {}).get("attached_node")
+        == "model.trainset.stg_shop__orders"
     )
     failing["status"] = "fail"
     failing["failures"] = 3

@@ -16,7 +16,9 @@ def model(dbt, session):
     same_customer = events["customer_id"].eq(events["customer_id"].shift())
     gap = events["event_at"] - events["event_at"].shift()
     starts_session = ~same_customer | (gap > pd.Timedelta(minutes=gap_minutes))
-    events["session_number"] = starts_session.astype("int64").groupby(events["customer_id"]).cumsum()
+    events["session_number"] = (
+        starts_session.astype("int64").groupby(events["customer_id"]).cumsum()
+    )
     events["is_checkout"] = events["page"].eq("checkout")
 
     sessions = (
@@ -34,7 +36,9 @@ def model(dbt, session):
         sessions["customer_id"].astype("string") + "-" + sessions["session_number"].astype("string")
     )
     sessions["session_duration_seconds"] = (
-        (sessions["effective_at"] - sessions["session_started_at"]).dt.total_seconds().astype("float64")
+        (sessions["effective_at"] - sessions["session_started_at"])
+        .dt.total_seconds()
+        .astype("float64")
     )
     columns = [
         "customer_id",

@@ -1,0 +1,191 @@
+"""Compile point-in-time macro calls once with dbt, then run the SQL many times.
+
+A dbt invocation costs seconds, a property test needs hundreds of cases: every macro call is
+written as an analysis of a throwaway dbt project (named `trainset`, holding only the
+point-in-time macros, so dispatch resolves as in the real project) and compiled in a single
+`dbt compile` per adapter. The compiled SQL names plain tables (`spine`, `features`) that each
+test case fills.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import PROJECT_DIR
+
+PROFILE = """
+trainset_pit:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{duckdb_path}"
+    pg:
+      type: postgres
+      host: 127.0.0.1
+      port: {pg_port}
+      user: postgres
+      password: ""
+      dbname: trainset
+      schema: public
+      threads: 1
+"""
+
+
+def compile_calls(
+    calls: dict[str, str], workdir: Path, target: str = "dev", pg_port: int = 5432
+) -> dict[str, str]:
+    """Compile each `{name: jinja}` as an analysis; return `{name: sql}`."""
+    from dbt.cli.main import dbtRunner
+
+    project = workdir / f"pit_project_{target}"
+    if project.exists():
+        shutil.rmtree(project)
+    (project / "analyses").mkdir(parents=True)
+    shutil.copytree(PROJECT_DIR / "macros" / "point_in_time", project / "macros" / "point_in_time")
+    (project / "dbt_project.yml").write_text(
+        "name: trainset\nversion: '1.0'\nconfig-version: 2\nprofile: trainset_pit\n"
+        "macro-paths: ['macros']\nanalysis-paths: ['analyses']\nmodel-paths: ['models']\n"
+    )
+    (project / "profiles.yml").write_text(
+        PROFILE.format(duckdb_path=workdir / f"compile_{target}.duckdb", pg_port=pg_port)
+    )
+    for name, call in calls.items():
+        (project / "analyses" / f"{name}.sql").write_text(call)
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+    result = dbtRunner().invoke(
+        [
+            "compile",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target",
+            target,
+            "--log-path",
+            str(project / "logs"),
+            "--quiet",
+        ]
+    )
+    from trainset.dbt import _release_duckdb
+
+    _release_duckdb()
+    assert result.success, f"dbt compile failed: {result.exception}"
+    compiled = project / "target" / "compiled" / "trainset" / "analyses"
+    return {name: (compiled / f"{name}.sql").read_text() for name in calls}
+
+
+@dataclass
+class PostgresServer:
+    port: int
+    data_dir: Path
+
+    def connect(self):
+        import psycopg2
+
+        connection = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="trainset"
+        )
+        connection.autocommit = True
+        return connection
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _postgres_bin() -> Path:
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if not candidates:
+        raise RuntimeError(
+            "PostgreSQL is not installed: the portability tests start a throwaway server. "
+            "Install it with `apt-get install -y postgresql` (CI does this in .ci/run)."
+        )
+    return candidates[-1].parent
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+def start_postgres(root: Path) -> Iterator[PostgresServer]:
+    """Start a throwaway PostgreSQL server on loopback; stop it and remove its files after."""
+    binaries = _postgres_bin()
+    data_dir = root / "pgdata"
+    socket_dir = root / "pgsocket"
+    for folder in (data_dir, socket_dir):
+        folder.mkdir(parents=True)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        for folder in (data_dir, socket_dir):
+            shutil.chown(folder, "postgres")
+    port = _free_port()
+    subprocess.run(
+        _as_postgres(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(binaries / "pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(root / "postgres.log"),
+                "-o",
+                f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c TimeZone=UTC",
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        import psycopg2
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = psycopg2.connect(
+                    host="127.0.0.1", port=port, user="postgres", dbname="postgres"
+                )
+                break
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        connection.autocommit = True
+        connection.cursor().execute("create database trainset")
+        connection.close()
+        yield PostgresServer(port=port, data_dir=data_dir)
+    finally:
+        subprocess.run(
+            _as_postgres(
+                [str(binaries / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "stop"]
+            ),
+            capture_output=True,
+        )

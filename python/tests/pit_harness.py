@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,15 +114,27 @@ def _postgres_bin() -> Path:
     return candidates[-1].parent
 
 
+def _run(command: list[str]) -> None:
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stdout}\n{completed.stderr}")
+
+
 def _as_postgres(command: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *command]
     return command
 
 
-def start_postgres(root: Path) -> Iterator[PostgresServer]:
-    """Start a throwaway PostgreSQL server on loopback; stop it and remove its files after."""
+def start_postgres() -> Iterator[PostgresServer]:
+    """Start a throwaway PostgreSQL server on loopback; stop it and remove its files after.
+
+    Its folder is a fresh one under the system temp dir that the `postgres` user can reach
+    (PostgreSQL refuses to run as root, so the tests run it as `postgres` when they are root).
+    """
     binaries = _postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="trainset-pg-"))
+    root.chmod(0o755)
     data_dir = root / "pgdata"
     socket_dir = root / "pgsocket"
     for folder in (data_dir, socket_dir):
@@ -147,7 +160,7 @@ def start_postgres(root: Path) -> Iterator[PostgresServer]:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
+    _run(
         _as_postgres(
             [
                 str(binaries / "pg_ctl"),
@@ -160,9 +173,7 @@ def start_postgres(root: Path) -> Iterator[PostgresServer]:
                 "-w",
                 "start",
             ]
-        ),
-        check=True,
-        capture_output=True,
+        )
     )
     try:
         import psycopg2
@@ -189,3 +200,4 @@ def start_postgres(root: Path) -> Iterator[PostgresServer]:
             ),
             capture_output=True,
         )
+        shutil.rmtree(root, ignore_errors=True)

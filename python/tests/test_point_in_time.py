@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -423,7 +422,7 @@ def test_a_40_day_old_order_is_outside_the_30_day_window(compiled_duckdb):
         spine = [SpineRow(0, 1, BASE + timedelta(days=40))]
         features = [FeatureRow(1, 1, BASE, BASE, 10.0, "a")]
         load(connection, spine, features)
-        for name, case in WINDOW_CASES.items():
+        for name in WINDOW_CASES:
             _, rows = fetch(connection, compiled_duckdb[name])
             assert rows[0][3] == 0, name  # v_count_1d
     finally:
@@ -458,8 +457,8 @@ def test_timezone_aware_cutoffs_compare_as_utc_instants(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    yield from start_postgres(Path(tmp_path_factory.mktemp("postgres")))
+def postgres():
+    yield from start_postgres()
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from trainset.generate import generate
 
 from trainset.dbt import run_dbt
+from trainset.generate import generate
 from trainset.project import Paths, find_project_dir
 
 PROJECT_DIR = find_project_dir(Path(__file__).parent)

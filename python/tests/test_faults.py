@@ -14,9 +14,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import PROJECT_DIR, make_paths
 
 import trainset
+from conftest import PROJECT_DIR, make_paths
 from trainset.dbt import DbtError, read_artifact, run_dbt
 from trainset.export import export_training_set
 from trainset.gates import GateError

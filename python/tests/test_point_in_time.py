@@ -16,6 +16,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pit_harness import compile_calls, start_postgres
 from pit_reference import FeatureRow, SpineRow
 from pit_reference import point_in_time_join as reference_join

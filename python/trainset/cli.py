@@ -95,6 +95,67 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+
+    report = verify(args.task, args.version, _paths(args), progress=_say)
+    for warning in report.warnings:
+        _say(f"verify: warning: {warning}")
+    if report.ok:
+        print(f"verified {report.task}/{report.version}: rebuild hash {report.actual_hash} matches")
+        return EXIT_OK
+    print(
+        f"MISMATCH {report.task}/{report.version}: expected {report.expected_hash}, got {report.actual_hash}"
+    )
+    for line in report.differences:
+        print(f"  - {line}")
+    return EXIT_FAILED
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .verify import diff_versions
+
+    for line in diff_versions(args.task, args.first, args.second, _paths(args).exports_dir):
+        print(line)
+    return EXIT_OK
+
+
+def _manifest(args: argparse.Namespace) -> dict[str, Any]:
+    from .dbt import read_artifact, run_dbt
+
+    paths = _paths(args)
+    if not (paths.target_dir / "manifest.json").is_file():
+        run_dbt(["parse", "--quiet"], paths)
+    return read_artifact(paths.target_dir, "manifest.json")
+
+
+def cmd_features(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .catalog import features, search, to_markdown
+
+    items = search(features(_manifest(args)), args.search)
+    if args.format == "json":
+        print(json.dumps([asdict(item) for item in items], indent=2))
+    elif args.format == "markdown":
+        print(to_markdown(items), end="")
+    else:
+        for item in items:
+            print(
+                f"{item.name:<32} {item.data_type or '':<9} {item.source_model or '':<30} {item.description}"
+            )
+    return EXIT_OK if items else EXIT_FAILED
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import features, to_markdown
+
+    items = features(_manifest(args))
+    Path(args.out).write_text(to_markdown(items), encoding="utf-8")
+    _say(f"catalog: {len(items)} features written to {args.out}")
+    return EXIT_OK
+
+
 def _layer_counts(paths: Paths) -> dict[str, Any]:
     import duckdb
 
@@ -182,6 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trainset",
         description="Build leakage-free, gated, reproducible training sets with dbt.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  trainset demo                          everything, on simulated data\n"
+            "  trainset generate --customers 20000    a bigger landing zone\n"
+            "  trainset build && trainset export churn_30d\n"
+            "  trainset verify churn_30d              rebuild LATEST and compare hashes\n"
+            "  trainset features --search spend\n"
+            "exit codes: 0 ok, 1 build/gate/verify failed, 2 wrong usage or missing input"
+        ),
     )
     parser.add_argument(
         "--project-dir", help="the dbt project root (default: found from the working directory)"
@@ -210,6 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list exported versions (* = LATEST)")
     listing.add_argument("task", nargs="?", help="only this task")
     listing.set_defaults(func=cmd_list)
+
+    verify = sub.add_parser(
+        "verify", help="rebuild a version from the landing files and code and prove its hash"
+    )
+    verify.add_argument("task", help="training task, e.g. churn_30d")
+    verify.add_argument("version", nargs="?", help="version (default: LATEST)")
+    verify.set_defaults(func=cmd_verify)
+
+    diff = sub.add_parser(
+        "diff", help="compare two versions: schema, rows, labels, feature statistics"
+    )
+    diff.add_argument("task")
+    diff.add_argument("first", help="older version")
+    diff.add_argument("second", help="newer version")
+    diff.set_defaults(func=cmd_diff)
+
+    features = sub.add_parser("features", help="list the features declared in the dbt project")
+    features.add_argument(
+        "--search", help="only features whose name, description or meta contain this"
+    )
+    features.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    features.set_defaults(func=cmd_features)
+
+    catalog = sub.add_parser("catalog", help="write the feature catalog (markdown) with lineage")
+    catalog.add_argument("--out", default="catalog.md", help="output file (catalog.md)")
+    catalog.set_defaults(func=cmd_catalog)
 
     demo = sub.add_parser("demo", help="generate, build and export the churn training set")
     demo.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from .dbt import read_artifact
 from .gates import GateReport, require_gate
 from .project import Paths
+from .splits import assign_splits, describe_splits
 
 DATA_FILE = "data.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -49,6 +50,7 @@ class TrainingModel:
     entity_column: str
     cutoff_column: str
     label_column: str
+    horizon_days: int
     node: dict[str, Any]
 
 
@@ -86,6 +88,7 @@ def training_models(manifest: dict[str, Any]) -> dict[str, TrainingModel]:
             entity_column=spec.get("entity_column", "entity_id"),
             cutoff_column=spec.get("cutoff_column", "cutoff_at"),
             label_column=spec["label_column"],
+            horizon_days=int(spec.get("horizon_days", 30)),
             node=node,
         )
     return models
@@ -190,6 +193,37 @@ def feature_definitions(manifest: dict[str, Any], model: TrainingModel) -> dict[
     return {"code_hash": code_hash, "features": features}
 
 
+def feature_statistics(table: pa.Table, columns: list[str]) -> dict[str, dict[str, Any]]:
+    """Null rate and summary statistics of each feature column."""
+    import pyarrow.compute as pc
+
+    statistics: dict[str, dict[str, Any]] = {}
+    for name in columns:
+        column = table.column(name)
+        rows = len(column)
+        entry: dict[str, Any] = {"null_rate": column.null_count / rows if rows else None}
+        kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            as_float = pc.cast(column, pa.float64())
+            entry.update(
+                min=pc.min(as_float).as_py(),
+                max=pc.max(as_float).as_py(),
+                mean=pc.mean(as_float).as_py(),
+                stddev=pc.stddev(as_float, ddof=1).as_py() if rows > 1 else None,
+            )
+        elif (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind)
+        ):
+            counts = pc.value_counts(column).to_pylist()
+            counts.sort(key=lambda item: (-item["counts"], str(item["values"])))
+            entry.update(
+                distinct=len(counts),
+                top_values={str(item["values"]): item["counts"] for item in counts[:5]},
+            )
+        statistics[name] = entry
+    return statistics
+
+
 def _label_balance(table: pa.Table, label: str) -> dict[str, Any]:
     values = table.column(label).to_pylist()
     known = [value for value in values if value is not None]
@@ -291,6 +325,15 @@ def export_training_set(
     import pyarrow.compute as pc
 
     bounds = pc.min_max(cutoffs)
+    definitions = feature_definitions(manifest, model)
+    cutoff_values = cutoffs.to_pylist()
+    rows_per_cutoff: dict[Any, int] = {}
+    for value in cutoff_values:
+        rows_per_cutoff[value] = rows_per_cutoff.get(value, 0) + 1
+    try:
+        splits = describe_splits(assign_splits(cutoff_values, model.horizon_days), rows_per_cutoff)
+    except ValueError as error:
+        splits = {"method": "none", "reason": str(error)}
     export_manifest = {
         "task": task,
         "version": version,
@@ -307,7 +350,11 @@ def export_training_set(
             "max": None if bounds["max"].as_py() is None else bounds["max"].as_py().isoformat(),
         },
         "label_balance": _label_balance(table, model.label_column),
-        "feature_definitions": feature_definitions(manifest, model),
+        "feature_definitions": definitions,
+        "feature_statistics": feature_statistics(
+            table, [feature["name"] for feature in definitions["features"]]
+        ),
+        "splits": splits,
         "source_model": model.unique_id,
         "git": {
             "commit": _git(paths.project_dir, "rev-parse", "HEAD"),
@@ -318,6 +365,9 @@ def export_training_set(
             "generated_at": run_results.get("metadata", {}).get("generated_at"),
             "gates_passed": len(gate.passed),
             "gates_warned": gate.warned,
+            "tests_passed": sorted(
+                node for node in gate.passed if node.split(".")[0] in {"test", "unit_test"}
+            ),
         },
         "engine": {"type": "duckdb", "database": str(paths.duckdb_path)},
         "packages": _package_versions(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +59,23 @@ def resolve_version(task: str, version: str | None, exports_dir: str | Path | No
     return folder
 
 
+def _select_split(table: pa.Table, manifest: dict[str, Any], split: str) -> pa.Table:
+    import pyarrow.compute as pc
+
+    splits = manifest.get("splits") or {}
+    if split not in ("train", "validation", "test"):
+        raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+    if splits.get("method") != "time":
+        raise ValueError(
+            f"version {manifest['version']} has no time splits ({splits.get('reason', 'none recorded')})"
+        )
+    cutoffs = pa.array(
+        [datetime.fromisoformat(value) for value in splits[split]["cutoffs"]],
+        table.schema.field(manifest["cutoff_column"]).type,
+    )
+    return table.filter(pc.is_in(table.column(manifest["cutoff_column"]), value_set=cutoffs))
+
+
 def load_manifest(
     task: str, version: str | None = None, exports_dir: str | Path | None = None
 ) -> dict[str, Any]:
@@ -71,9 +89,11 @@ def load(
     *,
     exports_dir: str | Path | None = None,
     verify: bool = True,
+    split: str | None = None,
     output: Literal["pandas", "arrow"] = "pandas",
 ) -> Any:
-    """Load a training set: the LATEST version unless `version` is given.
+    """Load a training set: the LATEST version unless `version` is given; one time split
+    ('train', 'validation' or 'test', purged as recorded in the manifest) when `split` is given.
 
     With `verify` (the default) the data's content hash is recomputed and compared with the
     manifest; a mismatch raises IntegrityError naming both hashes.
@@ -89,6 +109,8 @@ def load(
                 f"!= {manifest['content_sha256']}. The file was changed after export; "
                 "re-export it or load another version."
             )
+    if split is not None:
+        table = _select_split(table, manifest, split)
     if output == "arrow":
         return table
     if output == "pandas":

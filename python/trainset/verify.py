@@ -106,10 +106,9 @@ def verify(
             target_dir=workdir / "target",
         )
         progress(f"verify {task}/{folder.name}: rebuilding from {paths.landing_dir}")
-        model_name = manifest["source_model"].split(".")[-1]
+        # The whole build, so every gate that passed for the export runs again.
         result = build(
             rebuild,
-            [f"+{model_name}"],
             extra_args=["--log-path", str(workdir / "logs")],
             progress=progress,
         )

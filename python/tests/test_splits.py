@@ -1,0 +1,53 @@
+"""Time splits: ordered, purged by the label horizon, exact on load."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from trainset.splits import assign_splits, describe_splits
+
+
+def month_starts(count: int) -> list[datetime]:
+    return [datetime(2025 + (month // 12), month % 12 + 1, 1) for month in range(count)]
+
+
+def test_no_label_window_reaches_into_the_next_split():
+    cutoffs = [
+        day for day in (datetime(2025, 1, 1) + timedelta(days=7 * week) for week in range(40))
+    ]
+    assignment = assign_splits(cutoffs, horizon_days=30)
+    names = ["train", "validation", "test"]
+    for earlier, later in zip(names, names[1:], strict=False):
+        start = min(assignment[later])
+        assert all(cutoff + timedelta(days=30) <= start for cutoff in assignment[earlier])
+        assert max(assignment[earlier]) < start
+    # Purged: exactly the cutoffs whose label window straddles the start of a later split.
+    starts = [min(assignment["validation"]), min(assignment["test"])]
+    kept = set(assignment["train"]) | set(assignment["validation"]) | set(assignment["test"])
+    purged = set(assignment["purged_cutoffs"])
+    assert kept | purged == set(cutoffs) and not kept & purged
+    straddling = {c for c in cutoffs if any(c < s < c + timedelta(days=30) for s in starts)}
+    assert purged == straddling
+    assert len(purged) == 8  # four weekly cutoffs before each of the two boundaries
+
+
+def test_monthly_cutoffs_keep_a_full_month_before_each_boundary():
+    cutoffs = month_starts(10)
+    assignment = assign_splits(cutoffs, horizon_days=30)
+    # 2025-02-01 + 30 days = 2025-03-03: a February cutoff before a March boundary is purged.
+    for cutoff in assignment["purged_cutoffs"]:
+        assert cutoff + timedelta(days=30) > min(
+            c for name in ("validation", "test") for c in assignment[name] if c > cutoff
+        )
+    described = describe_splits(assignment, {cutoff: 10 for cutoff in cutoffs})
+    total = sum(described[name]["rows"] for name in ("train", "validation", "test"))
+    assert total + described["purged_rows"] == 100
+
+
+def test_too_few_cutoffs_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 3 distinct cutoffs"):
+        assign_splits(month_starts(2), horizon_days=30)
+    with pytest.raises(ValueError, match="summing to 1"):
+        assign_splits(month_starts(5), horizon_days=30, fractions=(0.5, 0.5, 0.5))

@@ -40,13 +40,19 @@ with_last_order as (
     ) }}
 ),
 
+{#- Money is summed as a decimal: exact, so the sum does not depend on the order in which
+    parallel threads add it up, and a rebuilt set hashes identically. #}
 with_order_windows as (
     {{ trainset.window_aggregates(
         spine='with_last_order',
         events=ref('feat_customer__orders'),
         aggregations=[
             {'column': 'completed_order_id', 'functions': ['count'], 'name': 'orders'},
-            {'column': 'completed_amount', 'functions': ['sum', 'mean'], 'name': 'spend'},
+            {
+                'column': 'cast(completed_amount as decimal(18, 2))',
+                'functions': ['sum', 'mean'],
+                'name': 'spend',
+            },
         ],
         windows=[7, 30, 90],
         entity_column='customer_id',
@@ -96,8 +102,8 @@ features as (
         cast(spend_sum_7d as double) as spend_sum_7d,
         cast(spend_sum_30d as double) as spend_sum_30d,
         cast(spend_sum_90d as double) as spend_sum_90d,
-        cast(spend_mean_30d as double) as spend_mean_30d,
-        cast(spend_mean_90d as double) as spend_mean_90d,
+        cast(round(spend_mean_30d, 6) as double) as spend_mean_30d,
+        cast(round(spend_mean_90d, 6) as double) as spend_mean_90d,
         cast(categories_count_distinct_30d as integer) as categories_count_distinct_30d,
         cast(categories_count_distinct_90d as integer) as categories_count_distinct_90d,
         cast(sessions_count_7d as integer) as sessions_count_7d,

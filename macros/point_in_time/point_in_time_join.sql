@@ -15,10 +15,13 @@
     (entity, cutoff) and joined back, so duplicate spine rows each keep their row and a null
     entity or cutoff gets nulls.
 
-    Implementations: `default__` ranks candidate rows with a window function (portable:
-    PostgreSQL, Spark, Trino); `duckdb__` turns each feature row into the moment it becomes
-    servable, keeps the running winner per entity and attaches it with an ASOF JOIN, which is
-    O((N + M) log M) instead of growing with the rows per entity.
+    Implementations: `default__` ranks the candidate rows of each distinct (entity, cutoff)
+    with a window function (portable: PostgreSQL, Spark, Trino; cost grows with the rows per
+    entity). `duckdb__` turns each feature row into the moment it becomes servable and
+    attaches the winner to the spine rows with one ASOF JOIN per feature table,
+    O((N + M) log M): without the bitemporal filter the servable moments follow effective_at,
+    so the best row per (entity, effective_at) is enough; with it, a running arg_max over the
+    servable moments keeps the winner so far (a correction known later can win later).
 #}
 {% macro point_in_time_join(spine, features, entity_column='entity_id', cutoff_column='cutoff_at') -%}
     {{ return(adapter.dispatch('point_in_time_join', 'trainset')(spine, features, entity_column, cutoff_column)) }}
@@ -30,6 +33,12 @@
     {%- if 'relation' not in feature or 'columns' not in feature -%}
         {{ exceptions.raise_compiler_error(
             "point_in_time_join: each feature needs 'relation' and 'columns', got " ~ feature
+        ) }}
+    {%- endif -%}
+    {%- if feature.get('bitemporal', true) and 'known_column' in feature and not feature['known_column'] -%}
+        {{ exceptions.raise_compiler_error(
+            "point_in_time_join: a bitemporal feature needs a known_column; set bitemporal=false for "
+            ~ feature['relation'] ~ " or name its load-time column"
         ) }}
     {%- endif -%}
     {%- set spec = {
@@ -83,8 +92,10 @@
             row_number() over (
                 partition by pit_spine_keys.pit_entity, pit_spine_keys.pit_cutoff
                 order by
-                    pit_features.{{ spec.effective_column }} desc,
+                    pit_features.{{ spec.effective_column }} desc
+                    {%- if spec.known_column %},
                     pit_features.{{ spec.known_column }} desc nulls last
+                    {%- endif %}
                     {%- if spec.tiebreak_column %},
                     pit_features.{{ spec.tiebreak_column }} desc nulls last
                     {%- endif %}
@@ -127,26 +138,17 @@
         {%- do specs.append(trainset._pit_feature_spec(feature, entity_column)) -%}
     {%- endfor %}
     with
-
-    pit_spine_keys as (
-        select distinct
-            {{ entity_column }} as pit_entity,
-            {{ cutoff_column }} as pit_cutoff
-        from {{ spine }}
-        where {{ entity_column }} is not null and {{ cutoff_column }} is not null
-    )
-    {%- for spec in specs %}
+    {% for spec in specs %}
     {%- set i = loop.index %}
     {#- The moment a row may start serving: effective_at shifted by the embargo (plus one
-        microsecond in strict mode, so `<` becomes `<=`), and not before it is known. -#}
+        microsecond in strict mode, so `<` becomes `<=`), and, when bitemporal, not before it
+        is known. -#}
     {%- set shift = "interval '" ~ spec.embargo ~ "'" if spec.embargo else none -%}
     {%- set servable = 'pit_features.' ~ spec.effective_column
         ~ (' + ' ~ shift if shift else '')
         ~ (" + interval '1 microsecond'" if spec.strict else '') -%}
-    {%- if spec.bitemporal -%}
-        {%- set servable = 'greatest(' ~ servable ~ ', pit_features.' ~ spec.known_column ~ ')' -%}
-    {%- endif %},
-
+    {%- if spec.bitemporal %}
+    {%- set servable = 'greatest(' ~ servable ~ ', pit_features.' ~ spec.known_column ~ ')' %}
     pit_ranked_{{ i }} as (
         select
             pit_features.{{ spec.entity_column }} as pit_entity,
@@ -161,7 +163,7 @@
                 partition by pit_features.{{ spec.entity_column }}
                 order by
                     pit_features.{{ spec.effective_column }},
-                    pit_features.{{ spec.known_column }} nulls first
+                    pit_features.{{ spec.known_column }}
                     {%- if spec.tiebreak_column %},
                     pit_features.{{ spec.tiebreak_column }} nulls first
                     {%- endif %}
@@ -169,44 +171,54 @@
         from {{ spec.relation }} as pit_features
         where pit_features.{{ spec.entity_column }} is not null
             and pit_features.{{ spec.effective_column }} is not null
-            {%- if spec.bitemporal %}
             and pit_features.{{ spec.known_column }} is not null
-            {%- endif %}
     ),
 
-    {#- The winner as of each servable moment: the best row among those servable by then. -#}
-    pit_running_{{ i }} as (
+    {#- Servable moments are not in effective_at order, so keep the running winner: the best
+        row among those servable by each moment. -#}
+    pit_best_{{ i }} as (
         select distinct on (pit_entity, pit_servable_at)
             pit_entity,
             pit_servable_at,
-            arg_max(pit_payload, pit_priority) over pit_history as pit_payload,
-            arg_max(pit_effective_at, pit_priority) over pit_history as pit_effective_at
+            arg_max(pit_effective_at, pit_priority) over pit_history as pit_effective_at,
+            arg_max(pit_payload, pit_priority) over pit_history as pit_payload
         from pit_ranked_{{ i }}
         window pit_history as (
             partition by pit_entity
             order by pit_servable_at
             range between unbounded preceding and current row
         )
-    ),
-
-    pit_winners_{{ i }} as (
+    ){{ ',' if not loop.last }}
+    {%- else %}
+    {#- Servable moments follow effective_at, so the latest servable row is the winner: keep
+        the best row per (entity, effective_at) and let the ASOF JOIN find it. -#}
+    pit_best_{{ i }} as (
         select
-            pit_spine_keys.pit_entity,
-            pit_spine_keys.pit_cutoff,
-            {%- if spec.ttl %}
-            case
-                when pit_running_{{ i }}.pit_effective_at
-                    >= pit_spine_keys.pit_cutoff - interval '{{ spec.ttl }}'
-                    then pit_running_{{ i }}.pit_payload
-            end as pit_payload
-            {%- else %}
-            pit_running_{{ i }}.pit_payload
-            {%- endif %}
-        from pit_spine_keys
-        asof left join pit_running_{{ i }}
-            on pit_spine_keys.pit_entity = pit_running_{{ i }}.pit_entity
-            and pit_spine_keys.pit_cutoff >= pit_running_{{ i }}.pit_servable_at
-    )
+            pit_features.{{ spec.entity_column }} as pit_entity,
+            cast({{ servable }} as timestamp) as pit_servable_at,
+            pit_features.{{ spec.effective_column }} as pit_effective_at,
+            {
+                {%- for column in spec.columns %}
+                'v{{ loop.index }}': pit_features.{{ column }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            } as pit_payload
+        from {{ spec.relation }} as pit_features
+        where pit_features.{{ spec.entity_column }} is not null
+            and pit_features.{{ spec.effective_column }} is not null
+        {%- if spec.known_column or spec.tiebreak_column %}
+        qualify row_number() over (
+            partition by pit_features.{{ spec.entity_column }}, pit_features.{{ spec.effective_column }}
+            order by
+                {%- if spec.known_column %}
+                pit_features.{{ spec.known_column }} desc nulls last{{ ',' if spec.tiebreak_column }}
+                {%- endif %}
+                {%- if spec.tiebreak_column %}
+                pit_features.{{ spec.tiebreak_column }} desc nulls last
+                {%- endif %}
+        ) = 1
+        {%- endif %}
+    ){{ ',' if not loop.last }}
+    {%- endif %}
     {%- endfor %}
 
     select
@@ -214,14 +226,22 @@
         {%- for spec in specs %}
         {%- set i = loop.index %}
         {%- for column in spec.columns %},
-        pit_winner_{{ i }}.pit_payload.v{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {%- if spec.ttl %}
+        case
+            when pit_best_{{ i }}.pit_effective_at
+                >= pit_spine.{{ cutoff_column }} - interval '{{ spec.ttl }}'
+                then pit_best_{{ i }}.pit_payload.v{{ loop.index }}
+        end as {{ spec.prefix }}{{ column }}
+        {%- else %}
+        pit_best_{{ i }}.pit_payload.v{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {%- endif %}
         {%- endfor %}
         {%- endfor %}
     from {{ spine }} as pit_spine
     {%- for spec in specs %}
     {%- set i = loop.index %}
-    left join pit_winners_{{ i }} as pit_winner_{{ i }}
-        on pit_spine.{{ entity_column }} = pit_winner_{{ i }}.pit_entity
-        and pit_spine.{{ cutoff_column }} = pit_winner_{{ i }}.pit_cutoff
+    asof left join pit_best_{{ i }}
+        on pit_spine.{{ entity_column }} = pit_best_{{ i }}.pit_entity
+        and pit_spine.{{ cutoff_column }} >= pit_best_{{ i }}.pit_servable_at
     {%- endfor %}
 {%- endmacro %}

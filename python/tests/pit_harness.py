@@ -1,10 +1,8 @@
 """Compile point-in-time macro calls once with dbt, then run the SQL many times.
 
-A dbt invocation costs seconds, a property test needs hundreds of cases: every macro call is
-written as an analysis of a throwaway dbt project (named `trainset`, holding only the
-point-in-time macros, so dispatch resolves as in the real project) and compiled in a single
-`dbt compile` per adapter. The compiled SQL names plain tables (`spine`, `features`) that each
-test case fills.
+A dbt invocation costs seconds, a property test needs hundreds of cases: the calls are
+compiled once per adapter (`trainset.compile`), and the compiled SQL names plain tables
+(`spine`, `features`) that each test case fills. Also starts a throwaway PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -19,68 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import PROJECT_DIR
-
-PROFILE = """
-trainset_pit:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: "{duckdb_path}"
-    pg:
-      type: postgres
-      host: 127.0.0.1
-      port: {pg_port}
-      user: postgres
-      password: ""
-      dbname: trainset
-      schema: public
-      threads: 1
-"""
+from trainset.compile import compile_macro_calls
 
 
 def compile_calls(
     calls: dict[str, str], workdir: Path, target: str = "dev", pg_port: int = 5432
 ) -> dict[str, str]:
     """Compile each `{name: jinja}` as an analysis; return `{name: sql}`."""
-    from dbt.cli.main import dbtRunner
-
-    project = workdir / f"pit_project_{target}"
-    if project.exists():
-        shutil.rmtree(project)
-    (project / "analyses").mkdir(parents=True)
-    shutil.copytree(PROJECT_DIR / "macros" / "point_in_time", project / "macros" / "point_in_time")
-    (project / "dbt_project.yml").write_text(
-        "name: trainset\nversion: '1.0'\nconfig-version: 2\nprofile: trainset_pit\n"
-        "macro-paths: ['macros']\nanalysis-paths: ['analyses']\nmodel-paths: ['models']\n"
-    )
-    (project / "profiles.yml").write_text(
-        PROFILE.format(duckdb_path=workdir / f"compile_{target}.duckdb", pg_port=pg_port)
-    )
-    for name, call in calls.items():
-        (project / "analyses" / f"{name}.sql").write_text(call)
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    result = dbtRunner().invoke(
-        [
-            "compile",
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target",
-            target,
-            "--log-path",
-            str(project / "logs"),
-            "--quiet",
-        ]
-    )
-    from trainset.dbt import _release_duckdb
-
-    _release_duckdb()
-    assert result.success, f"dbt compile failed: {result.exception}"
-    compiled = project / "target" / "compiled" / "trainset" / "analyses"
-    return {name: (compiled / f"{name}.sql").read_text() for name in calls}
+    return compile_macro_calls(calls, workdir, target=target, pg_port=pg_port)
 
 
 @dataclass

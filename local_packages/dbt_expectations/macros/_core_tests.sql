@@ -65,20 +65,11 @@
 {% endtest %}
 
 {% test expect_table_row_count_to_be_between(
-    model, min_value=none, max_value=none, row_condition=none, strictly=false
+    model, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
-    {%- set low = '>' if strictly else '>=' -%}
-    {%- set high = '<' if strictly else '<=' -%}
-    select row_count
-    from (
-        select count(*) as row_count
-        from {{ model }}{{ dbt_expectations._expectations_where(row_condition) }}
-    ) as counted
-    where not (
-        1 = 1
-        {%- if min_value is not none %} and row_count {{ low }} {{ min_value }}{% endif %}
-        {%- if max_value is not none %} and row_count {{ high }} {{ max_value }}{% endif %}
-    )
+    {{ dbt_expectations._expect_aggregate_between(
+        model, 'count(*)', min_value, max_value, group_by, row_condition, strictly
+    ) }}
 {% endtest %}
 
 {% test expect_table_row_count_to_equal_other_table(

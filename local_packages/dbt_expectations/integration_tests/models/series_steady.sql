@@ -1,0 +1,1 @@
+select * from {{ ref('series') }} where day < '2025-02-09'

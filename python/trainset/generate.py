@@ -233,6 +233,11 @@ def _timestamp_styles(
     return style, offsets
 
 
+def _concat(name: str, tables: list[pa.Table]) -> pa.Table:
+    """Concatenate pieces of one table, typed by its schema (an empty piece has no types)."""
+    return pa.concat_tables([piece.cast(SCHEMAS[name]) for piece in tables])
+
+
 def _loaded_after(rng: np.random.Generator, event_micros: np.ndarray) -> np.ndarray:
     """Typical landing delay: seconds to minutes."""
     return (
@@ -404,7 +409,9 @@ def _simulate_chunk(
             "_loaded_at": pa.array(change_loaded, TS),
         }
     )
-    changes = pa.concat_tables([changes, changes.take(changes_faults["exact_duplicate"])])
+    changes = _concat(
+        "customer_changes", [changes, changes.take(changes_faults["exact_duplicate"])]
+    )
 
     customers = pa.table(
         {
@@ -543,8 +550,8 @@ def _simulate_chunk(
             )
         ),
     )
-    orders = pa.concat_tables(
-        [orders, orders.take(picked["exact_duplicate"]), corrections, conflicting]
+    orders = _concat(
+        "orders", [orders, orders.take(picked["exact_duplicate"]), corrections, conflicting]
     )
 
     item_faults = faults.pick("order_items", len(line_order), ["exact_duplicate", "unknown_order"])
@@ -562,7 +569,7 @@ def _simulate_chunk(
             "_loaded_at": pa.array(item_loaded, TS),
         }
     )
-    items = pa.concat_tables([items, items.take(item_faults["exact_duplicate"])])
+    items = _concat("order_items", [items, items.take(item_faults["exact_duplicate"])])
 
     # Refunds for most returned orders, days after the order.
     returned = np.flatnonzero((status == "returned") & (rng.random(order_count) < 0.8))
@@ -644,7 +651,7 @@ def _simulate_chunk(
             "_loaded_at": pa.array(event_loaded, TS),
         }
     )
-    events = pa.concat_tables([events, events.take(web_faults["exact_duplicate"])])
+    events = _concat("web_events", [events, events.take(web_faults["exact_duplicate"])])
     return {
         "customers": customers,
         "customer_changes": changes,

@@ -1,0 +1,171 @@
+"""The landing-zone generator: deterministic, schema-exact, faults counted exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from trainset.generate import SCHEMAS, generate, generate_next_day
+
+SMALL = {"customers": 200, "days": 60, "progress": lambda message: None}
+
+
+def table(root, name):
+    return pq.read_table(root / name)
+
+
+def test_same_seed_same_data_other_seed_other_data(tmp_path):
+    first = generate(tmp_path / "a", seed=5, **SMALL)
+    second = generate(tmp_path / "b", seed=5, **SMALL)
+    generate(tmp_path / "c", seed=6, **SMALL)
+    assert first["rows"] == second["rows"]
+    for name in SCHEMAS:
+        assert table(tmp_path / "a", name).equals(table(tmp_path / "b", name)), name
+    assert not table(tmp_path / "a", "orders").equals(table(tmp_path / "c", "orders"))
+    assert first["faults"] == json.loads((tmp_path / "a" / "_generator.json").read_text())["faults"]
+
+
+def test_every_table_has_the_declared_schema(tmp_path):
+    summary = generate(tmp_path / "landing", **SMALL)
+    for name, schema in SCHEMAS.items():
+        data = table(tmp_path / "landing", name)
+        assert data.schema.remove_metadata().equals(schema), name
+        assert data.num_rows == summary["rows"][name] > 0, name
+
+
+def test_current_state_is_the_last_change_and_amounts_add_up(tmp_path):
+    generate(tmp_path / "landing", faults=False, **SMALL)
+    customers = table(tmp_path / "landing", "customers").to_pandas().set_index("customer_id")
+    changes = table(tmp_path / "landing", "customer_changes").to_pandas()
+    changes["at"] = changes["changed_at"].map(datetime.fromisoformat)
+    last = changes.sort_values(["customer_id", "at", "change_id"]).groupby("customer_id").last()
+    assert (
+        (
+            last.loc[customers.index, ["plan", "segment", "country"]]
+            == customers[["plan", "segment", "country"]]
+        )
+        .all()
+        .all()
+    )
+    orders = table(tmp_path / "landing", "orders").to_pandas().set_index("order_id")
+    items = table(tmp_path / "landing", "order_items").to_pandas()
+    totals = (items["quantity"] * items["unit_price"]).groupby(items["order_id"]).sum().round(2)
+    assert (orders["amount"] - totals.loc[orders.index]).abs().max() < 0.011
+
+
+def test_clean_data_has_no_faults_and_utc_offsets_only(tmp_path):
+    summary = generate(tmp_path / "landing", faults=False, **SMALL)
+    assert summary["faults"] == {}
+    orders = table(tmp_path / "landing", "orders")
+    assert pc.all(pc.match_substring_regex(orders["ordered_at"], r"(\+00:00|Z)$")).as_py()
+    assert orders["order_id"].null_count == 0 and orders["customer_id"].null_count == 0
+    end = datetime.fromisoformat(summary["end"])
+    instants = [
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        for text in orders["ordered_at"].to_pylist()
+    ]
+    assert max(instants) <= end
+
+
+def test_fault_counts_match_what_is_in_the_files(tmp_path):
+    summary = generate(
+        tmp_path / "landing", customers=600, days=120, fault_rate=0.01, progress=lambda m: None
+    )
+    faults = summary["faults"]["orders"]
+    orders = table(tmp_path / "landing", "orders").to_pandas()
+    assert orders["order_id"].isna().sum() == faults["null_order_id"]
+    assert orders["customer_id"].isna().sum() == faults["null_customer_id"]
+    parsed = orders["ordered_at"].map(lambda text: _parse(text))
+    assert parsed.isna().sum() == faults["unparseable_timestamp"]
+    end = datetime.fromisoformat(summary["end"])
+    assert (parsed.dropna() > end).sum() == faults["future_timestamp"]
+    assert (orders["amount"] < 0).sum() == faults["negative_amount"]
+    assert (orders["amount"] > 1_000_000).sum() == faults["absurd_amount"]
+    exact = orders.duplicated(keep="first").sum()
+    assert exact == faults["exact_duplicate"]
+    distinct = orders.drop_duplicates()
+    same_load = distinct.dropna(subset=["order_id"]).groupby(["order_id", "_loaded_at"]).size()
+    assert (same_load > 1).sum() == faults["conflicting_duplicate"]
+    versions = distinct.dropna(subset=["order_id"]).groupby("order_id")["_loaded_at"].nunique()
+    assert (versions > 1).sum() == faults["correction"]
+    offsets = orders["ordered_at"].str.contains(r"[+-](?!00:00)\d\d:\d\d$", regex=True)
+    assert offsets.sum() >= faults["non_utc_offset"] - faults.get(
+        "unparseable_timestamp", 0
+    ) - faults.get("future_timestamp", 0)
+
+
+def _parse(text):
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_offsets_and_naive_strings_denote_the_intended_instant(tmp_path):
+    generate(
+        tmp_path / "landing", customers=600, days=120, fault_rate=0.01, progress=lambda m: None
+    )
+    events = table(tmp_path / "landing", "web_events").to_pandas()
+    loaded = events["_loaded_at"]
+    parsed = events["event_at"].map(_parse)
+    valid = parsed.notna()
+    delay = (
+        loaded[valid] - parsed[valid].map(lambda value: value.astimezone(UTC))
+    ).dt.total_seconds()
+    # Whatever the offset or its absence, each view landed after it happened, within days.
+    assert delay.min() >= 0 and delay.max() < 6 * 86400
+
+
+def test_next_day_adds_one_day_and_changes_some_customers(tmp_path):
+    summary = generate(tmp_path / "landing", **SMALL)
+    before = table(tmp_path / "landing", "customers").to_pandas()
+    after_summary = generate_next_day(tmp_path / "landing", progress=lambda m: None)
+    after = table(tmp_path / "landing", "customers").to_pandas()
+    assert after_summary["extra_days"] == 1
+    assert (before["plan"] != after["plan"]).sum() >= 1
+    new_orders = pq.read_table(
+        next((tmp_path / "landing" / "orders").glob("part-day-*.parquet"))
+    ).to_pandas()
+    day_start = datetime.fromisoformat(summary["end"])
+    instants = new_orders["ordered_at"].map(_parse)
+    assert instants.min() >= day_start and (instants.max() - day_start).total_seconds() < 86400
+    assert (
+        new_orders["order_id"].min()
+        > table(tmp_path / "landing", "orders")
+        .to_pandas()["order_id"]
+        .drop(new_orders.index, errors="ignore")
+        .min()
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"customers": 0}, "customers must be >= 1"),
+        ({"days": 0}, "days must be >= 1"),
+        ({"fault_rate": 0.5}, "fault_rate"),
+        ({"start": "soon"}, "start must be a date"),
+    ],
+)
+def test_bad_arguments_name_the_argument(tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        generate(tmp_path / "landing", **{**SMALL, **arguments})
+
+
+def test_an_interrupted_generate_keeps_the_previous_landing_zone(tmp_path):
+    generate(tmp_path / "landing", **SMALL)
+    before = table(tmp_path / "landing", "orders")
+
+    def interrupt(message):
+        if "chunk" in message:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate(tmp_path / "landing", customers=200, days=60, seed=99, progress=interrupt)
+    assert table(tmp_path / "landing", "orders").equals(before)
+    assert [path.name for path in tmp_path.iterdir()] == ["landing"]

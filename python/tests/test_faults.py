@@ -270,3 +270,28 @@ def test_the_same_build_twice_gives_the_same_export_hash(built, tmp_path):
     second = export_training_set("churn_30d", paths, **QUIET)
     assert second.manifest["content_sha256"] == first.manifest["content_sha256"]
     assert second.manifest["row_count"] == first.manifest["row_count"]
+
+
+def test_a_stale_source_blocks_the_build_or_only_warns_per_configuration(fresh_copy, monkeypatch):
+    from trainset.pipeline import FreshnessError
+
+    paths = fresh_copy.paths
+    # The simulated data is from the past: with the default bounds every table is stale.
+    with pytest.raises(FreshnessError, match="Stale landing tables") as error:
+        build(paths, freshness=True, **QUIET)
+    assert "orders" in str(error.value)
+    assert not paths.duckdb_path.exists() or not rows(
+        paths, "select 1 from information_schema.tables where table_name = 'train_churn_30d'"
+    )
+    # Raised error bound, same warn bound: a warning, and the build goes on.
+    monkeypatch.setenv("TRAINSET_FRESHNESS_ERROR_HOURS", str(24 * 365 * 20))
+    warnings: list[str] = []
+    result = build(
+        paths,
+        select=["+stg_shop__orders"],
+        extra_args=["--indirect-selection", "cautious"],
+        freshness=True,
+        progress=warnings.append,
+    )
+    assert result.success
+    assert any("getting stale" in warning for warning in warnings)

@@ -46,10 +46,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _build(paths: Paths, select: Sequence[str] | None = None) -> bool:
+def _build(paths: Paths, select: Sequence[str] | None = None, freshness: bool = False) -> bool:
     from .pipeline import build
 
-    return build(paths, select, progress=_say).success
+    return build(paths, select, freshness=freshness, progress=_say).success
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -60,7 +60,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             "TRAINSET_LANDING_DIR to your landing files."
         )
         return EXIT_USAGE
-    ok = _build(paths, args.select)
+    ok = _build(paths, args.select, freshness=args.freshness)
     _say("build: passed" if ok else "build: FAILED (see the dbt output above)")
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -272,6 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = sub.add_parser("build", help="run `dbt build`: models, snapshots and every test")
     build.add_argument("--select", nargs="*", help="dbt selection (default: everything)")
+    build.add_argument(
+        "--freshness",
+        action="store_true",
+        help="check landing freshness first; a table past its error bound blocks the build",
+    )
     build.set_defaults(func=cmd_build)
 
     export = sub.add_parser("export", help="export a training set after checking the gate")
@@ -323,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .dbt import DbtError
     from .export import ExportError
     from .gates import GateError
+    from .pipeline import FreshnessError
     from .reader import IntegrityError, VersionNotFoundError
 
     try:
@@ -330,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GateError as error:
         _say(f"trainset: {error}")
         return EXIT_FAILED
-    except (IntegrityError, DbtError, ExportError) as error:
+    except (IntegrityError, DbtError, ExportError, FreshnessError) as error:
         _say(f"trainset: {error}")
         return EXIT_FAILED
     except (ProjectNotFoundError, VersionNotFoundError, ValueError, FileNotFoundError) as error:

@@ -15,11 +15,34 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+class FreshnessError(RuntimeError):
+    """Raised when a landing table is older than its freshness bound."""
+
+
+def check_freshness(paths: Paths, progress: Callable[[str], None] = _stderr) -> list[str]:
+    """Run `dbt source freshness`; report warnings, return the tables past error_after."""
+    from .dbt import read_artifact
+
+    run_dbt(["source", "freshness"], paths)
+    results = read_artifact(paths.target_dir, "sources.json").get("results", [])
+    stale = []
+    for result in results:
+        name = result["unique_id"].split(".", 2)[-1]
+        if result["status"] == "warn":
+            progress(
+                f"build: warning: source {name} is getting stale (max _loaded_at {result.get('max_loaded_at')})"
+            )
+        elif result["status"] in {"error", "runtime error"}:
+            stale.append(f"{name} (max _loaded_at {result.get('max_loaded_at')})")
+    return stale
+
+
 def build(
     paths: Paths | None = None,
     select: Sequence[str] | None = None,
     *,
     extra_args: Sequence[str] = (),
+    freshness: bool = False,
     progress: Callable[[str], None] = _stderr,
 ) -> DbtRun:
     """Run the whole build; raises LandingError (naming file and column) before dbt starts
@@ -31,6 +54,14 @@ def build(
         progress(f"build: warning: {warning}")
     if not (paths.project_dir / "dbt_packages" / "dbt_expectations").exists():
         run_dbt(["deps"], paths)
+    if freshness:
+        stale = check_freshness(paths, progress)
+        if stale:
+            raise FreshnessError(
+                "Stale landing tables (newest _loaded_at older than the error_after bound in "
+                "the sources YAML): " + ", ".join(stale) + ". Load fresh data, or raise "
+                "TRAINSET_FRESHNESS_ERROR_HOURS if the feed is late on purpose."
+            )
     args = ["build", *extra_args]
     if select:
         args += ["--select", *select]

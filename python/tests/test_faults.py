@@ -295,3 +295,34 @@ def test_a_stale_source_blocks_the_build_or_only_warns_per_configuration(fresh_c
     )
     assert result.success
     assert any("getting stale" in warning for warning in warnings)
+
+
+def test_a_type_change_in_a_feature_mart_fails_its_contract(small_landing, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(
+        PROJECT_DIR,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", "data", "exports", "target", "logs", ".git", "dbt_packages"
+        ),
+    )
+    (project / "dbt_packages").mkdir()
+    (project / "dbt_packages" / "dbt_expectations").symlink_to(
+        PROJECT_DIR / "local_packages" / "dbt_expectations"
+    )
+    model = project / "models" / "features" / "customer" / "feat_customer__orders.sql"
+    sql = model.read_text()
+    retyped = sql.replace(
+        "        order_amount,\n", "        cast(order_amount as varchar) as order_amount,\n", 1
+    )
+    assert retyped != sql
+    model.write_text(retyped)
+    paths = replace(make_paths(tmp_path), project_dir=project)
+    shutil.copytree(small_landing[0], paths.landing_dir)
+    assert not build(paths, **QUIET).success
+    results = read_artifact(paths.target_dir, "run_results.json")["results"]
+    failed = {r["unique_id"]: r for r in results if r["status"] == "error"}
+    assert "model.trainset.feat_customer__orders" in failed
+    assert "contract" in failed["model.trainset.feat_customer__orders"]["message"].lower()
+    skipped = {r["unique_id"] for r in results if r["status"] == "skipped"}
+    assert "model.trainset.train_churn_30d" in skipped

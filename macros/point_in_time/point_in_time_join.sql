@@ -196,12 +196,10 @@
         select
             pit_features.{{ spec.entity_column }} as pit_entity,
             cast({{ servable }} as timestamp) as pit_servable_at,
-            pit_features.{{ spec.effective_column }} as pit_effective_at,
-            {
-                {%- for column in spec.columns %}
-                'v{{ loop.index }}': pit_features.{{ column }}{{ ',' if not loop.last }}
-                {%- endfor %}
-            } as pit_payload
+            pit_features.{{ spec.effective_column }} as pit_effective_at
+            {%- for column in spec.columns %},
+            pit_features.{{ column }} as pit_value_{{ loop.index }}
+            {%- endfor %}
         from {{ spec.relation }} as pit_features
         where pit_features.{{ spec.entity_column }} is not null
             and pit_features.{{ spec.effective_column }} is not null
@@ -226,14 +224,15 @@
         {%- for spec in specs %}
         {%- set i = loop.index %}
         {%- for column in spec.columns %},
+        {%- set value = 'pit_best_' ~ i ~ ('.pit_payload.v' if spec.bitemporal else '.pit_value_') ~ loop.index %}
         {%- if spec.ttl %}
         case
             when pit_best_{{ i }}.pit_effective_at
                 >= pit_spine.{{ cutoff_column }} - interval '{{ spec.ttl }}'
-                then pit_best_{{ i }}.pit_payload.v{{ loop.index }}
+                then {{ value }}
         end as {{ spec.prefix }}{{ column }}
         {%- else %}
-        pit_best_{{ i }}.pit_payload.v{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {{ value }} as {{ spec.prefix }}{{ column }}
         {%- endif %}
         {%- endfor %}
         {%- endfor %}

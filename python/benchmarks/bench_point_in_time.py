@@ -307,6 +307,64 @@ def measure(python: str, script: str, args: list[str], repeat: int) -> dict[str,
     }
 
 
+def scaling(args: argparse.Namespace, workdir: Path) -> None:
+    """Three feature tables (3M, 10M, 10M rows at scale 1) onto growing spines."""
+    data = workdir / "scaling"
+    data.mkdir()
+    connection = duckdb.connect()
+    entities = max(10, int(100_000 * args.scale))
+    for name, rows in (("t1", 3_000_000), ("t2", 10_000_000), ("t3", 10_000_000)):
+        rows = int(rows * args.scale)
+        connection.execute(
+            f"""
+            copy (
+                select (i % {entities})::bigint as entity_id,
+                    timestamp '2025-01-01' + to_seconds((hash(i, '{name}') % (365 * 86400))::bigint) as effective_at,
+                    (hash(i) % 1000)::double as a, (hash(i * 3) % 1000)::double as b, (hash(i * 5) % 1000)::double as c
+                from range({rows}) as t(i)
+            ) to '{data}/{name}.parquet' (format parquet)
+            """
+        )
+    features = [
+        {
+            "relation": f"read_parquet('{data}/{name}.parquet')",
+            "columns": ["a", "b", "c"],
+            "prefix": f"{name}_",
+            "bitemporal": False,
+            "known_column": None,
+            "ttl": "30 days",
+        }
+        for name in ("t1", "t2", "t3")
+    ]
+    rendered = repr(features).replace("None", "none").replace("False", "false")
+    sql = compile_macro_calls(
+        {
+            "multi": f"{{{{ trainset.point_in_time_join('spine', {rendered}, 'entity_id', 'cutoff_at') }}}}"
+        },
+        workdir,
+    )["multi"]
+    print(
+        "\n| spine rows | median s | s per million rows | peak MB |\n| ---: | ---: | ---: | ---: |"
+    )
+    for spine_rows in (100_000, 1_000_000, 10_000_000):
+        spine_rows = int(spine_rows * args.scale)
+        connection.execute(
+            f"""
+            copy (select i::bigint as spine_row, (hash(i) % {entities})::bigint as entity_id,
+                  timestamp '2025-02-01' + to_seconds((hash(i * 7) % (330 * 86400))::bigint) as cutoff_at
+                  from range({spine_rows}) as t(i)) to '{data}/spine.parquet' (format parquet)
+            """
+        )
+        (data / "features.parquet").write_bytes((data / "t1.parquet").read_bytes())
+        path = workdir / f"multi_{spine_rows}.sql"
+        path.write_text(sql)
+        figures = measure(sys.executable, RUNNER, [str(path), str(data)], args.repeat)
+        if figures:
+            print(
+                f"| {spine_rows:,} | {figures['seconds']:.2f} | {figures['seconds'] / spine_rows * 1e6:.2f} | {figures['peak_mb']:.0f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -318,9 +376,13 @@ def main() -> None:
     parser.add_argument("--peers-python", default="/tmp/benchpeers/bin/python")
     parser.add_argument("--dense-entities", type=int, default=None)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--scaling", action="store_true", help="only the three-table scaling run")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="trainset-bench-"))
+    if args.scaling:
+        scaling(args, workdir)
+        return
     data = workdir / "data"
     data.mkdir()
     dense_entities = args.dense_entities or max(10, int(1000 * args.scale))

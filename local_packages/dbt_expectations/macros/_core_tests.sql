@@ -11,6 +11,10 @@
 {% test expect_column_values_to_be_between(
     model, column_name, min_value=none, max_value=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_be_between', 'dbt_expectations')(model, column_name, min_value, max_value, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_be_between(model, column_name, min_value, max_value, row_condition, strictly) %}
     {%- if min_value is none and max_value is none -%}
         {{ exceptions.raise_compiler_error("expect_column_values_to_be_between needs min_value or max_value") }}
     {%- endif -%}
@@ -24,9 +28,13 @@
             {%- if min_value is not none %} and {{ column_name }} {{ low }} {{ min_value }}{% endif %}
             {%- if max_value is not none %} and {{ column_name }} {{ high }} {{ max_value }}{% endif %}
         )
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_values_to_be_in_set(model, column_name, value_set, quote_values=true, row_condition=none) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_be_in_set', 'dbt_expectations')(model, column_name, value_set, quote_values, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_be_in_set(model, column_name, value_set, quote_values, row_condition) %}
     select *
     from (select * from {{ model }}{{ dbt_expectations._expectations_where(row_condition) }}) as expectation_rows
     where {{ column_name }} is null
@@ -36,11 +44,15 @@
             {{- ', ' if not loop.last -}}
             {%- endfor -%}
         )
-{% endtest %}
+{% endmacro %}
 
 {% test expect_compound_columns_to_be_unique(
     model, column_list, quote_columns=false, ignore_row_if='all_values_are_missing', row_condition=none
 ) %}
+    {{ return(adapter.dispatch('test_expect_compound_columns_to_be_unique', 'dbt_expectations')(model, column_list, quote_columns, ignore_row_if, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_compound_columns_to_be_unique(model, column_list, quote_columns, ignore_row_if, row_condition) %}
     {%- set columns = [] -%}
     {%- for column in column_list -%}
         {%- do columns.append(adapter.quote(column) if quote_columns else column) -%}
@@ -54,27 +66,39 @@
         {%- endfor %}
     group by {{ columns | join(', ') }}
     having count(*) > 1
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_pair_values_A_to_be_greater_than_B(
     model, column_A, column_B, or_equal=false, row_condition=none
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_pair_values_A_to_be_greater_than_B', 'dbt_expectations')(model, column_A, column_B, or_equal, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_pair_values_A_to_be_greater_than_B(model, column_A, column_B, or_equal, row_condition) %}
     select *
     from (select * from {{ model }}{{ dbt_expectations._expectations_where(row_condition) }}) as expectation_rows
     where not ({{ column_A }} {{ '>=' if or_equal else '>' }} {{ column_B }})
-{% endtest %}
+{% endmacro %}
 
 {% test expect_table_row_count_to_be_between(
     model, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_table_row_count_to_be_between', 'dbt_expectations')(model, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_table_row_count_to_be_between(model, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, 'count(*)', min_value, max_value, group_by, row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {% test expect_table_row_count_to_equal_other_table(
     model, compare_model, factor=1, row_condition=none, compare_row_condition=none
 ) %}
+    {{ return(adapter.dispatch('test_expect_table_row_count_to_equal_other_table', 'dbt_expectations')(model, compare_model, factor, row_condition, compare_row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_table_row_count_to_equal_other_table(model, compare_model, factor, row_condition, compare_row_condition) %}
     select model_rows, compare_rows
     from (
         select
@@ -83,9 +107,13 @@
                 as compare_rows
     ) as counts
     where model_rows <> compare_rows * {{ factor }}
-{% endtest %}
+{% endmacro %}
 
 {% test expect_table_columns_to_match_set(model, column_list, transform='upper') %}
+    {{ return(adapter.dispatch('test_expect_table_columns_to_match_set', 'dbt_expectations')(model, column_list, transform)) }}
+{% endtest %}
+
+{% macro default__test_expect_table_columns_to_match_set(model, column_list, transform) %}
     {%- if execute -%}
         {%- set relation_columns = adapter.get_columns_in_relation(model) | map(attribute='name') | list -%}
     {%- else -%}
@@ -105,4 +133,4 @@
         {%- endfor %}
     ) as mismatches
     where mismatched_column is not null
-{% endtest %}
+{% endmacro %}

@@ -42,25 +42,37 @@
 
 
 {% test expect_column_values_to_not_be_null(model, column_name, row_condition=none) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_not_be_null', 'dbt_expectations')(model, column_name, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_not_be_null(model, column_name, row_condition) %}
     select *
     from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
     where {{ column_name }} is null
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_values_to_be_unique(model, column_name, row_condition=none) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_be_unique', 'dbt_expectations')(model, column_name, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_be_unique(model, column_name, row_condition) %}
     select {{ column_name }}, count(*) as duplicate_count
     from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
     where {{ column_name }} is not null
     group by {{ column_name }}
     having count(*) > 1
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_values_to_match_regex(model, column_name, regex, row_condition=none, is_raw=false, flags='') %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_match_regex', 'dbt_expectations')(model, column_name, regex, row_condition, is_raw, flags)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_match_regex(model, column_name, regex, row_condition, is_raw, flags) %}
     select *
     from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
     where {{ column_name }} is not null
         and not {{ dbt_expectations.regexp_matches(column_name, regex, is_raw, flags) }}
-{% endtest %}
+{% endmacro %}
 
 {% macro regexp_matches(column, regex, is_raw=false, flags='') -%}
     {{ return(adapter.dispatch('regexp_matches', 'dbt_expectations')(column, regex, is_raw, flags)) }}
@@ -78,28 +90,40 @@
 {% test expect_column_mean_to_be_between(
     model, column_name, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_mean_to_be_between', 'dbt_expectations')(model, column_name, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_mean_to_be_between(model, column_name, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, 'avg(' ~ column_name ~ ')', min_value, max_value, group_by, row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_stdev_to_be_between(
     model, column_name, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_stdev_to_be_between', 'dbt_expectations')(model, column_name, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_stdev_to_be_between(model, column_name, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, 'stddev_samp(' ~ column_name ~ ')', min_value, max_value, group_by, row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_quantile_values_to_be_between(
     model, column_name, quantile, min_value=none, max_value=none, group_by=none, row_condition=none,
     strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_quantile_values_to_be_between', 'dbt_expectations')(model, column_name, quantile, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_quantile_values_to_be_between(model, column_name, quantile, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, dbt_expectations.quantile(column_name, quantile), min_value, max_value, group_by,
         row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {% macro quantile(column, quantile) -%}
     {{ return(adapter.dispatch('quantile', 'dbt_expectations')(column, quantile)) }}
@@ -116,25 +140,37 @@
 {% test expect_column_proportion_of_unique_values_to_be_between(
     model, column_name, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_proportion_of_unique_values_to_be_between', 'dbt_expectations')(model, column_name, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_proportion_of_unique_values_to_be_between(model, column_name, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, 'count(distinct ' ~ column_name ~ ') * 1.0 / nullif(count(' ~ column_name ~ '), 0)',
         min_value, max_value, group_by, row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {% test expect_column_distinct_count_to_be_between(
     model, column_name, min_value=none, max_value=none, group_by=none, row_condition=none, strictly=false
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_distinct_count_to_be_between', 'dbt_expectations')(model, column_name, min_value, max_value, group_by, row_condition, strictly)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_distinct_count_to_be_between(model, column_name, min_value, max_value, group_by, row_condition, strictly) %}
     {{ dbt_expectations._expect_aggregate_between(
         model, 'count(distinct ' ~ column_name ~ ')', min_value, max_value, group_by, row_condition, strictly
     ) }}
-{% endtest %}
+{% endmacro %}
 
 {#
     The newest `column_name` must lie within `interval` `datepart`s of now (UTC, or
     var('dbt_date:time_zone')). An empty table fails.
 #}
 {% test expect_row_values_to_have_recent_data(model, column_name, datepart, interval, row_condition=none) %}
+    {{ return(adapter.dispatch('test_expect_row_values_to_have_recent_data', 'dbt_expectations')(model, column_name, datepart, interval, row_condition)) }}
+{% endtest %}
+
+{% macro default__test_expect_row_values_to_have_recent_data(model, column_name, datepart, interval, row_condition) %}
     {%- set time_zone = var('dbt_date:time_zone', 'UTC') %}
     select max_value, now_value
     from (
@@ -145,7 +181,7 @@
     ) as latest
     where max_value is null
         or max_value < now_value - {{ dbt_expectations.interval_of(interval, datepart) }}
-{% endtest %}
+{% endmacro %}
 
 {% macro current_timestamp_in(time_zone) -%}
     {{ return(adapter.dispatch('current_timestamp_in', 'dbt_expectations')(time_zone)) }}
@@ -170,6 +206,10 @@
 {% test expect_column_values_to_be_increasing(
     model, column_name, sort_column=none, strictly=true, row_condition=none, group_by=none
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_be_increasing', 'dbt_expectations')(model, column_name, sort_column, strictly, row_condition, group_by)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_be_increasing(model, column_name, sort_column, strictly, row_condition, group_by) %}
     {%- set order = sort_column or column_name %}
     select *
     from (
@@ -184,7 +224,7 @@
     ) as ordered
     where previous_value is not null
         and current_value {{ '<=' if strictly else '<' }} previous_value
-{% endtest %}
+{% endmacro %}
 
 {#
     Anomaly check on a time series: `column_name` summed per `period` of `date_column_name`
@@ -197,6 +237,10 @@
     test_periods=14, sigma_threshold=3, sigma_threshold_upper=none, sigma_threshold_lower=none,
     take_diffs=true, take_logs=true
 ) %}
+    {{ return(adapter.dispatch('test_expect_column_values_to_be_within_n_moving_stdevs', 'dbt_expectations')(model, column_name, date_column_name, period, lookback_periods, trend_periods, test_periods, sigma_threshold, sigma_threshold_upper, sigma_threshold_lower, take_diffs, take_logs)) }}
+{% endtest %}
+
+{% macro default__test_expect_column_values_to_be_within_n_moving_stdevs(model, column_name, date_column_name, period, lookback_periods, trend_periods, test_periods, sigma_threshold, sigma_threshold_upper, sigma_threshold_lower, take_diffs, take_logs) %}
     {%- set upper = sigma_threshold_upper if sigma_threshold_upper is not none else sigma_threshold -%}
     {%- set lower = sigma_threshold_lower if sigma_threshold_lower is not none else -1 * sigma_threshold -%}
     with
@@ -248,4 +292,4 @@
     where recency <= {{ test_periods }}
         and metric_test_sigma is not null
         and (metric_test_sigma > {{ upper }} or metric_test_sigma < {{ lower }})
-{% endtest %}
+{% endmacro %}

@@ -24,9 +24,9 @@ RUN = textwrap.dedent(
     """
     import json, resource, sys, time
     from trainset.generate import generate
-    out, customers, days, chunk = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    out, customers, days, chunk, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
     started = time.perf_counter()
-    summary = generate(out, customers=customers, days=days, chunk_customers=chunk, progress=lambda m: None)
+    summary = generate(out, customers=customers, days=days, chunk_customers=chunk, order_rate=rate, progress=lambda m: None)
     print(json.dumps({"seconds": time.perf_counter() - started, "rows": summary["rows"],
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     """
@@ -59,6 +59,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=450)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--order-rate",
+        type=float,
+        default=1.0,
+        help="order-rate multiplier (5.2 gives ~50 orders per customer)",
+    )
     args = parser.parse_args()
     runs = []
     for _ in range(args.repeat):
@@ -95,7 +101,9 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     seconds = statistics.median(run["seconds"] for run in runs)
-    print(f"customers {args.customers:,}, days {args.days}, chunk {args.chunk:,}, runs {len(runs)}")
+    print(
+        f"customers {args.customers:,}, days {args.days}, chunk {args.chunk:,}, order rate x{args.order_rate}, runs {len(runs)}"
+    )
     print(f"rows per table: {json.dumps(runs[0]['rows'])}")
     print(f"total rows {rows:,}; orders {runs[0]['rows']['orders']:,}")
     print(f"median wall time {seconds:.1f} s, {rows / seconds:,.0f} rows/s")

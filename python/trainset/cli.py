@@ -40,6 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         start=args.start,
         seed=args.seed,
         faults=not args.no_faults,
+        order_rate=args.order_rate,
     )
     rows = summary.get("rows", {})
     _say(f"generate: wrote {sum(rows.values()):,} rows to {out}")
@@ -268,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--start", default="2025-01-01", help="first simulated day (2025-01-01)")
     generate.add_argument("--seed", type=int, default=42, help="random seed (42)")
     generate.add_argument("--no-faults", action="store_true", help="write clean data only")
+    generate.add_argument(
+        "--order-rate", type=float, default=1.0, help="order-rate multiplier (1.0)"
+    )
     generate.set_defaults(func=cmd_generate)
 
     build = sub.add_parser("build", help="run `dbt build`: models, snapshots and every test")

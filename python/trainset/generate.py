@@ -333,6 +333,7 @@ class _Writers:
 
 
 def _simulate_chunk(
+    order_rate: float,
     rng: np.random.Generator,
     customer_ids: np.ndarray,
     start: int,
@@ -431,8 +432,8 @@ def _simulate_chunk(
     active_to = np.clip(churn, active_from, end)
     active_days = (active_to - active_from) / DAY
     after_days = (end - active_to) / DAY
-    active_orders = rng.poisson(base_rate * active_days)
-    after_orders = rng.poisson(base_rate * 0.03 * after_days)
+    active_orders = rng.poisson(base_rate * order_rate * active_days)
+    after_orders = rng.poisson(base_rate * order_rate * 0.03 * after_days)
     owner_active = np.repeat(np.arange(n), active_orders)
     owner_after = np.repeat(np.arange(n), after_orders)
     order_owner = np.r_[owner_active, owner_after]
@@ -702,11 +703,14 @@ def generate(
     faults: bool = True,
     fault_rate: float = 0.004,
     chunk_customers: int = 50_000,
+    order_rate: float = 1.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write a landing zone to `out_dir` (replaced only once the new one is complete) and
     return its summary, also written to `<out_dir>/_generator.json`."""
     _validate(customers, days, fault_rate, chunk_customers)
+    if not 0 < order_rate <= 100:
+        raise ValueError(f"order_rate must be in (0, 100], got {order_rate}")
     say = progress or _default_progress
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -726,6 +730,7 @@ def generate(
             ids = np.arange(first + 1, min(first + chunk_customers, customers) + 1, dtype=np.int64)
             rng = np.random.default_rng([seed, 2, number])
             tables = _simulate_chunk(
+                order_rate,
                 rng,
                 ids,
                 start_micros,
@@ -751,6 +756,7 @@ def generate(
                 "faults": faults,
                 "fault_rate": fault_rate,
                 "chunk_customers": chunk_customers,
+                "order_rate": order_rate,
             },
             "end": _iso(np.array([end_micros]))[0],
             "extra_days": 0,

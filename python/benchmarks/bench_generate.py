@@ -79,6 +79,7 @@ def main() -> None:
                     str(args.customers),
                     str(args.days),
                     str(args.chunk),
+                    str(args.order_rate),
                 ],
                 capture_output=True,
                 text=True,

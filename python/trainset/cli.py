@@ -330,13 +330,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .dbt import DbtError
-    from .export import ExportError
+    from .export import ExportError, UnknownTaskError
     from .gates import GateError
     from .pipeline import FreshnessError
     from .reader import IntegrityError, VersionNotFoundError
 
     try:
         return args.func(args)
+    except UnknownTaskError as error:
+        _say(f"trainset: {error}")
+        return EXIT_USAGE
     except GateError as error:
         _say(f"trainset: {error}")
         return EXIT_FAILED

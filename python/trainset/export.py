@@ -40,6 +40,10 @@ class ExportError(RuntimeError):
     """Raised when a training set cannot be exported."""
 
 
+class UnknownTaskError(ExportError, LookupError):
+    """Raised when no training model declares the requested task."""
+
+
 @dataclass(frozen=True)
 class TrainingModel:
     """A training model and its task metadata, read from dbt's manifest."""
@@ -98,7 +102,7 @@ def find_training_model(manifest: dict[str, Any], task: str) -> TrainingModel:
     models = training_models(manifest)
     if task not in models:
         known = ", ".join(sorted(models)) or "none"
-        raise ExportError(
+        raise UnknownTaskError(
             f"No training set named {task!r} in the dbt project (known: {known}). A training "
             "model declares it with `meta: {trainset: {task: ...}}` in its YAML."
         )

@@ -29,11 +29,10 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import duckdb
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainset.compile import compile_macro_calls  # noqa: E402
+from trainset.project import connect_duckdb  # noqa: E402
 
 FEATURES = [f"f{index}" for index in range(10)]
 
@@ -113,8 +112,7 @@ def make_data(folder: Path, scale: float, dense_entities: int) -> dict[str, int]
     spine_rows = int(1_000_000 * scale)
     feature_rows = int(10_000_000 * scale)
     entities = max(10, int(100_000 * scale))
-    connection = duckdb.connect()
-    connection.execute("set timezone = 'UTC'")
+    connection = connect_duckdb()
     columns = ", ".join(f"round(random() * 100, 2)::double as {name}" for name in FEATURES)
     connection.execute("select setseed(0.42)")
     # Unique timestamps per entity (a second apart at least) keep every peer's semantics equal.
@@ -311,7 +309,7 @@ def scaling(args: argparse.Namespace, workdir: Path) -> None:
     """Three feature tables (3M, 10M, 10M rows at scale 1) onto growing spines."""
     data = workdir / "scaling"
     data.mkdir()
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     entities = max(10, int(100_000 * args.scale))
     for name, rows in (("t1", 3_000_000), ("t2", 10_000_000), ("t3", 10_000_000)):
         rows = int(rows * args.scale)

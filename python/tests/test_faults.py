@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,13 +21,14 @@ from trainset.export import export_training_set
 from trainset.gates import GateError
 from trainset.landing import LandingError
 from trainset.pipeline import build
+from trainset.project import connect_duckdb
 
 pytestmark = pytest.mark.integration
 QUIET = {"progress": lambda message: None}
 
 
 def rows(paths, sql: str) -> list[tuple]:
-    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(paths.duckdb_path, read_only=True)
     try:
         return connection.sql(sql).fetchall()
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -13,6 +12,7 @@ import trainset
 from trainset.dbt import read_artifact
 from trainset.export import export_training_set
 from trainset.gates import GateError
+from trainset.project import connect_duckdb
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ TABLES = [
 
 
 def query(built, sql: str) -> list[tuple]:
-    connection = duckdb.connect(str(built.paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(built.paths.duckdb_path, read_only=True)
     try:
         return connection.sql(sql).fetchall()
     finally:
@@ -184,7 +184,7 @@ def test_snapshot_records_changes_of_a_second_day(fresh_copy):
     assert build(
         paths, select=["+snap_customers"], extra_args=["--indirect-selection", "cautious"], **quiet
     ).success
-    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(paths.duckdb_path, read_only=True)
     try:
         closed = {
             row[0]

@@ -12,7 +12,6 @@ import itertools
 import math
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +21,7 @@ from pit_reference import FeatureRow, SpineRow
 from pit_reference import point_in_time_join as reference_join
 from pit_reference import scd2_join as reference_scd2
 from pit_reference import window_aggregates as reference_windows
+from trainset.project import connect_duckdb
 
 BASE = datetime(2025, 1, 1)
 TTLS = {"none": None, "ttl": "12 hours"}
@@ -360,7 +360,7 @@ SETTINGS = settings(
 @given(case=cases())
 def test_point_in_time_join_matches_the_reference_on_duckdb(compiled_duckdb, case):
     spine, features = case
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         load(connection, spine, features)
         for name, case in JOIN_CASES.items():
@@ -373,7 +373,7 @@ def test_point_in_time_join_matches_the_reference_on_duckdb(compiled_duckdb, cas
 @given(case=cases())
 def test_window_aggregates_match_the_reference_on_duckdb(compiled_duckdb, case):
     spine, features = case
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         load(connection, spine, features)
         for name, case in WINDOW_CASES.items():
@@ -402,7 +402,7 @@ def histories(draw) -> list[tuple]:
 @SETTINGS
 @given(spine=spines(), history=histories())
 def test_scd2_join_matches_the_reference_on_duckdb(compiled_duckdb, spine, history):
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         load(connection, spine, [], history)
         expected = reference_scd2(spine, history)
@@ -418,7 +418,7 @@ def test_scd2_join_matches_the_reference_on_duckdb(compiled_duckdb, spine, histo
 
 def test_a_40_day_old_order_is_outside_the_30_day_window(compiled_duckdb):
     """Windows are computed at the cutoff, not copied from the last event's row."""
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         spine = [SpineRow(0, 1, BASE + timedelta(days=40))]
         features = [FeatureRow(1, 1, BASE, BASE, 10.0, "a")]
@@ -436,7 +436,7 @@ def test_timezone_aware_cutoffs_compare_as_utc_instants(tmp_path):
         "tz": "{{ trainset.point_in_time_join('spine', [{'relation': 'features', 'columns': ['value'], 'tiebreak_column': 'row_id'}], 'entity_id', 'cutoff_at') }}"
     }
     sql = compile_calls(calls, tmp_path)["tz"]
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         connection.execute("set timezone = 'UTC'")
         connection.execute(
@@ -517,7 +517,7 @@ def test_ties_go_to_the_latest_known_at_then_the_largest_key(compiled_duckdb):
         FeatureRow(4, 2, noon, noon, 4.0, "smaller key"),
         FeatureRow(5, 2, noon, noon, 5.0, "larger key"),
     ]
-    connection = duckdb.connect()
+    connection = connect_duckdb()
     try:
         load(connection, spine, features)
         for name, case in JOIN_CASES.items():

@@ -158,9 +158,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def _layer_counts(paths: Paths) -> dict[str, Any]:
-    import duckdb
+    from .project import connect_duckdb
 
-    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(paths.duckdb_path, read_only=True)
     try:
         tables = connection.sql(
             "select table_schema, table_name from information_schema.tables "

@@ -22,6 +22,8 @@ trainset_compile:
     dev:
       type: duckdb
       path: "{duckdb_path}"
+      settings:
+        timezone: UTC
     pg:
       type: postgres
       host: 127.0.0.1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .project import Paths
+from .project import Paths, connect_duckdb
 
 
 class DbtError(RuntimeError):
@@ -42,7 +42,7 @@ def ensure_database_free(database: Path) -> None:
     if not database.exists():
         return
     try:
-        duckdb.connect(str(database)).close()
+        connect_duckdb(database).close()
     except duckdb.IOException as error:
         text = str(error)
         if "lock" not in text.lower():

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from .dbt import read_artifact
 from .gates import GateReport, require_gate
-from .project import Paths
+from .project import Paths, connect_duckdb
 from .splits import assign_splits, describe_splits
 
 DATA_FILE = "data.parquet"
@@ -274,7 +274,7 @@ def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
     if not paths.duckdb_path.is_file():
         raise ExportError(f"{paths.duckdb_path} does not exist: run `trainset build` first.")
     try:
-        connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+        connection = connect_duckdb(paths.duckdb_path, read_only=True)
     except duckdb.IOException as error:
         raise ExportError(
             f"Cannot open {paths.duckdb_path}: {error}. Another process (a running dbt build?) "

@@ -10,6 +10,33 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Every DuckDB session the package opens compares and converts timestamps in UTC, the zone of
+# every `_at` column; DuckDB's default is the machine's zone, which would shift naive values
+# mixed with offset ones. dbt's sessions get the same setting from `profiles.yml`.
+SESSION_TIME_ZONE = "UTC"
+
+
+def connect_duckdb(
+    database: str | Path | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB connection (in memory when `database` is None) with the session time zone
+    pinned to UTC. Every DuckDB connection of the project goes through here."""
+    import duckdb
+
+    connection = duckdb.connect(
+        ":memory:" if database is None else str(database), read_only=read_only
+    )
+    try:
+        connection.execute(f"set TimeZone = '{SESSION_TIME_ZONE}'")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 class ProjectNotFoundError(RuntimeError):

@@ -323,6 +323,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=42, help="random seed (42)")
     demo.add_argument("--json", help="also write the summary as JSON to this file")
     demo.set_defaults(func=cmd_demo)
+
+    from .online.commands import add_commands as add_online_commands
+
+    add_online_commands(sub)
     return parser
 
 

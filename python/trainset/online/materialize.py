@@ -136,7 +136,7 @@ def read_source(
         connection.register("trainset_changed_keys", pa.table({"key": only}))
         query += f" where {entity} in (select key from trainset_changed_keys)"
     query += f" order by {entity}"
-    reader = connection.execute(query, parameters).fetch_record_batch(READ_BATCH)
+    reader = connection.execute(query, parameters).to_arrow_reader(READ_BATCH)
     return as_of.isoformat(), iter(reader), connection
 
 

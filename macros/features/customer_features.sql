@@ -72,6 +72,8 @@ with_category_windows as (
     ) }}
 ),
 
+{#- Sessions are versioned: at a cutoff only the versions known and not yet superseded
+    count, which are exactly the sessions of the page views loaded by then. #}
 with_session_windows as (
     {{ trainset.window_aggregates(
         spine='with_category_windows',
@@ -82,6 +84,7 @@ with_session_windows as (
         ],
         windows=[7, 30],
         entity_column='customer_id',
+        superseded_column='superseded_at',
     ) }}
 ),
 

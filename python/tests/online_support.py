@@ -5,6 +5,7 @@ trainset feature server under uvicorn, and Feast 0.67 in a virtual environment o
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -184,3 +186,35 @@ def feast_venv(cache: Path | None = None) -> Path:
     )
     marker.write_text(" ".join(FEAST_REQUIREMENTS) + "\n")
     return folder
+
+
+def mart(duckdb_path: Path) -> tuple[list[str], dict[int, dict], object]:
+    connection = duckdb.connect(str(duckdb_path), read_only=True)
+    try:
+        connection.execute("set TimeZone = 'UTC'")
+        frame = connection.execute(
+            "select * from serving.serve_customer__features order by customer_id"
+        ).df()
+    finally:
+        connection.close()
+    columns = [name for name in frame.columns if name not in {"customer_id", "served_at"}]
+    rows = {}
+    for record in frame.to_dict("records"):
+        rows[int(record["customer_id"])] = {
+            name: (None if _missing(record[name]) else _plain(record[name])) for name in columns
+        }
+    return columns, rows, frame["served_at"].max().to_pydatetime()
+
+
+def _missing(value) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or str(value) in {"<NA>", "NaT"}
+    )
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -6,7 +6,6 @@ Python from the feature marts, never from the code under test."""
 
 from __future__ import annotations
 
-import math
 import shutil
 import signal
 import sqlite3
@@ -21,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from online_support import RedisServer
+from online_support import RedisServer, mart
 from trainset.dbt import read_artifact
 from trainset.export import feature_definitions, find_training_model
 from trainset.online import get_features, materialize, open_store
@@ -31,38 +30,6 @@ from trainset.online.skew import check_store
 
 pytestmark = pytest.mark.integration
 VIEW = "customer_features"
-
-
-def mart(duckdb_path: Path) -> tuple[list[str], dict[int, dict], object]:
-    connection = duckdb.connect(str(duckdb_path), read_only=True)
-    try:
-        connection.execute("set TimeZone = 'UTC'")
-        frame = connection.execute(
-            "select * from serving.serve_customer__features order by customer_id"
-        ).df()
-    finally:
-        connection.close()
-    columns = [name for name in frame.columns if name not in {"customer_id", "served_at"}]
-    rows = {}
-    for record in frame.to_dict("records"):
-        rows[int(record["customer_id"])] = {
-            name: (None if _missing(record[name]) else _plain(record[name])) for name in columns
-        }
-    return columns, rows, frame["served_at"].max().to_pydatetime()
-
-
-def _missing(value) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and math.isnan(value))
-        or str(value) in {"<NA>", "NaT"}
-    )
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ Settings come from the environment, so that `uvicorn --workers N` can build the 
 worker: TRAINSET_ONLINE_STORE (SQLite path or redis:// URL), TRAINSET_ONLINE_LOG_DIR (request
 log folder; unset: no log), TRAINSET_ONLINE_API_KEY (when set, every route but `/health` and the
 docs needs `Authorization: Bearer <key>` or `X-API-Key: <key>`), TRAINSET_ONLINE_MAX_AGE_HOURS
-(overrides the serving model's `max_age_hours`).
+(overrides the serving model's `max_age_hours`), TRAINSET_ONLINE_LOG_FLUSH_SECONDS (5).
 
 Bodies are parsed and written with orjson, not through pydantic models (they cost more than the
 lookup itself); the request model below only documents the body in the OpenAPI schema.
@@ -59,7 +59,8 @@ def create_app(
     if max_age_hours is None and os.environ.get("TRAINSET_ONLINE_MAX_AGE_HOURS"):
         max_age_hours = float(os.environ["TRAINSET_ONLINE_MAX_AGE_HOURS"])
     store = open_store(store_url)
-    request_log = RequestLog(log_dir) if log_dir else None
+    flush_seconds = float(os.environ.get("TRAINSET_ONLINE_LOG_FLUSH_SECONDS") or 5.0)
+    request_log = RequestLog(log_dir, flush_seconds=flush_seconds) if log_dir else None
     service = FeatureService(store, max_age_hours=max_age_hours, request_log=request_log)
 
     @asynccontextmanager

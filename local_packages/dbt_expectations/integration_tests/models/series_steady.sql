@@ -1,1 +1,0 @@
-select * from {{ ref('series') }} where day < '2025-02-09'

@@ -1,0 +1,723 @@
+{#
+    Drift of each feature of a `current` relation against a `reference` relation: one row per
+    feature with the method used, its statistic, p-value (tests) and score, the threshold and
+    the verdict.
+
+    `features` is a list of dicts: `name`, `kind` ('numeric' or 'categorical', from the declared
+    type), and optionally `method` and `threshold` (from the column's `meta.drift`). Values that
+    are null or +-infinity are left out on each side, per feature, before anything is counted.
+
+    The default method (`auto`) follows the data-drift preset of common monitoring tools, so
+    the numbers match the ones users already know (see `drift_methods` for the thresholds):
+    - reference of at most 1000 values: numeric with more than 5 distinct values (reference and
+      current together) -> two-sample Kolmogorov-Smirnov; with 3 to 5, or categorical with more
+      than 2 -> chi-squared against the reference counts scaled to the current size; 2 or fewer
+      -> Z-test for two proportions;
+    - larger reference: numeric with more than 5 distinct values -> Wasserstein distance over
+      the reference's population standard deviation (floored at 0.001); anything else ->
+      Jensen-Shannon distance of the value shares (natural log).
+    Any method can be forced for any feature: ks, chisquare, z, wasserstein, jensenshannon, psi.
+
+    Score: the p-value for tests (drift when p <= threshold for ks, p < threshold for chisquare
+    and z), the distance for the others (drift when score >= threshold).
+
+    Kolmogorov-Smirnov p-value: exact when both sides have at most 10000 values (the share of
+    lattice paths from (0, 0) to (m, n) that stay inside the band |n x - m y| < h gcd(m, n),
+    counted column by column in a recursive CTE and rescaled at each step); above that the
+    Kolmogorov limit 2 sum (-1)^(k-1) exp(-2 k^2 z^2), an approximation (`p_value_method`).
+#}
+{% macro feature_drift(reference, current, features) -%}
+    {{ return(adapter.dispatch('feature_drift', 'trainset')(reference, current, features)) }}
+{%- endmacro %}
+
+{# Default threshold and direction of each method: the one place these are declared. #}
+{% macro drift_methods() -%}
+    {{ return({
+        'ks': {'threshold': 0.05, 'kind': 'p_value', 'inclusive': true},
+        'chisquare': {'threshold': 0.05, 'kind': 'p_value', 'inclusive': false},
+        'z': {'threshold': 0.05, 'kind': 'p_value', 'inclusive': false},
+        'wasserstein': {'threshold': 0.1, 'kind': 'distance', 'inclusive': true},
+        'jensenshannon': {'threshold': 0.1, 'kind': 'distance', 'inclusive': true},
+        'psi': {'threshold': 0.1, 'kind': 'distance', 'inclusive': true},
+    }) }}
+{%- endmacro %}
+
+{% macro default__feature_drift(reference, current, features) -%}
+    {%- set methods = trainset.drift_methods() -%}
+    {%- for feature in features -%}
+        {%- if feature.get('method', 'auto') not in methods and feature.get('method', 'auto') != 'auto' -%}
+            {{ exceptions.raise_compiler_error(
+                "feature_drift: feature '" ~ feature.name ~ "' asks for method '" ~ feature.method
+                ~ "'; use one of auto, " ~ (methods.keys() | list | join(', '))) }}
+        {%- endif -%}
+        {%- if feature.kind not in ['numeric', 'categorical'] -%}
+            {{ exceptions.raise_compiler_error(
+                "feature_drift: feature '" ~ feature.name ~ "' has kind '" ~ feature.kind
+                ~ "'; use numeric or categorical") }}
+        {%- endif -%}
+    {%- endfor -%}
+with recursive
+
+specs as (
+    select *
+    from (
+        values
+        {%- for feature in features %}
+            (
+                '{{ feature.name }}',
+                '{{ feature.kind }}',
+                '{{ feature.get("method") or "auto" }}',
+                cast({{ feature.get('threshold') if feature.get('threshold') is not none else 'null' }} as double precision)
+            ){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as feature_specs (feature_name, feature_kind, method_override, threshold_override)
+),
+
+observations as (
+    {%- for feature in features %}
+        {%- for side, relation in [('reference', reference), ('current', current)] %}
+            select
+                '{{ side }}' as side,
+                '{{ feature.name }}' as feature_name,
+                {%- if feature.kind == 'numeric' %}
+                    cast({{ adapter.quote(feature.name) }} as double precision) as num_value,
+                    cast(cast({{ adapter.quote(feature.name) }} as double precision) as varchar) as value_key
+                {%- else %}
+                    cast(null as double precision) as num_value,
+                    cast({{ adapter.quote(feature.name) }} as varchar) as value_key
+                {%- endif %}
+            from {{ relation }}
+            where
+                {{ adapter.quote(feature.name) }} is not null
+                {%- if feature.kind == 'numeric' %}
+                    and cast({{ adapter.quote(feature.name) }} as double precision)
+                    not in (
+                        cast('infinity' as double precision),
+                        cast('-infinity' as double precision),
+                        cast('nan' as double precision)
+                    )
+                {%- endif %}
+            {%- if not loop.last %}
+                union all
+            {%- endif %}
+        {%- endfor %}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+numbers as (
+    select generate_series as i from generate_series(0, 10001)
+),
+
+sizes as (
+    select
+        specs.feature_name,
+        specs.feature_kind,
+        specs.method_override,
+        specs.threshold_override,
+        coalesce(sum(case when observations.side = 'reference' then 1 else 0 end), 0) as reference_count,
+        coalesce(sum(case when observations.side = 'current' then 1 else 0 end), 0) as current_count,
+        count(distinct observations.value_key) as distinct_count
+    from specs
+    left join observations on specs.feature_name = observations.feature_name
+    group by specs.feature_name, specs.feature_kind, specs.method_override, specs.threshold_override
+),
+
+chosen as (
+    select
+        sizes.*,
+        case
+            when sizes.reference_count = 0 or sizes.current_count = 0 then 'none'
+            when sizes.method_override != 'auto' then sizes.method_override
+            when sizes.reference_count <= 1000
+                then case
+                    when sizes.feature_kind = 'numeric' and sizes.distinct_count > 5 then 'ks'
+                    when sizes.distinct_count > 2 then 'chisquare'
+                    else 'z'
+                end
+            when sizes.feature_kind = 'numeric' and sizes.distinct_count > 5 then 'wasserstein'
+            else 'jensenshannon'
+        end as method
+    from sizes
+),
+
+value_counts as (
+    select
+        observations.feature_name,
+        observations.value_key,
+        min(observations.num_value) as num_value,
+        sum(case when observations.side = 'reference' then 1 else 0 end) as reference_hits,
+        sum(case when observations.side = 'current' then 1 else 0 end) as current_hits
+    from observations
+    group by observations.feature_name, observations.value_key
+),
+
+{# ---- Kolmogorov-Smirnov and Wasserstein: the two empirical distribution functions ---- #}
+ecdf as (
+    select
+        value_counts.feature_name,
+        value_counts.num_value,
+        sum(value_counts.reference_hits) over cumulative / chosen.reference_count as reference_cdf,
+        sum(value_counts.current_hits) over cumulative / chosen.current_count as current_cdf,
+        lead(value_counts.num_value) over cumulative - value_counts.num_value as step_width
+    from value_counts
+    inner join chosen on value_counts.feature_name = chosen.feature_name
+    where chosen.method in ('ks', 'wasserstein')
+    window cumulative as (
+        partition by value_counts.feature_name order by value_counts.num_value
+        rows between unbounded preceding and current row
+    )
+),
+
+ks_statistic as (
+    select
+        chosen.feature_name,
+        least(chosen.reference_count, chosen.current_count) as m,
+        greatest(chosen.reference_count, chosen.current_count) as n,
+        gcd(chosen.reference_count, chosen.current_count) as g,
+        max(abs(ecdf.reference_cdf - ecdf.current_cdf)) as d
+    from chosen
+    inner join ecdf on chosen.feature_name = ecdf.feature_name
+    where chosen.method = 'ks'
+    group by chosen.feature_name, chosen.reference_count, chosen.current_count
+),
+
+ks_rounded as (
+    select
+        ks_statistic.*,
+        round(ks_statistic.d * (ks_statistic.m / ks_statistic.g) * ks_statistic.n) as h,
+        (ks_statistic.m / ks_statistic.g) * ks_statistic.n as lcm
+    from ks_statistic
+),
+
+ks_exact as (
+    select
+        ks_rounded.feature_name,
+        ks_rounded.m,
+        ks_rounded.n,
+        cast(ks_rounded.h as bigint) * ks_rounded.g as hg
+    from ks_rounded
+    where ks_rounded.n <= 10000 and ks_rounded.h > 0
+),
+
+ks_offsets as (
+    select
+        0 as top_key,
+        0 as i
+    union all
+    select
+        1 as top_key,
+        numbers.i
+    from numbers
+    where numbers.i <= (select coalesce(max(ks_exact.n * 1.0 / ks_exact.m), 0) + 2 from ks_exact)
+),
+
+ks_lattice (feature_name, m, n, hg, x, y, a, log_scale) as (
+    select
+        ks_exact.feature_name,
+        ks_exact.m,
+        ks_exact.n,
+        ks_exact.hg,
+        0 as x,
+        numbers.i as y,
+        cast(1 as double precision) as a,
+        cast(0 as double precision) as log_scale
+    from ks_exact
+    inner join numbers on numbers.i <= ks_exact.n and ks_exact.m * numbers.i < ks_exact.hg
+    union all
+    select
+        stepped.feature_name,
+        stepped.m,
+        stepped.n,
+        stepped.hg,
+        stepped.x,
+        stepped.y,
+        stepped.running / stepped.total as a,
+        stepped.log_scale + ln(stepped.total) as log_scale
+    from (
+        select
+            extended.*,
+            sum(extended.old_a) over (
+                partition by extended.feature_name order by extended.y
+                rows between unbounded preceding and current row
+            ) as running,
+            sum(extended.old_a) over (partition by extended.feature_name) as total
+        from (
+            select
+                previous.feature_name,
+                previous.m,
+                previous.n,
+                previous.hg,
+                previous.x + 1 as x,
+                previous.y + ks_offsets.i as y,
+                case when ks_offsets.i = 0 then previous.a else 0 end as old_a,
+                previous.log_scale
+            from (
+                select
+                    ks_lattice.*,
+                    max(ks_lattice.y) over (partition by ks_lattice.feature_name) as top_y
+                from ks_lattice
+                where ks_lattice.x < ks_lattice.m
+            ) as previous
+            inner join ks_offsets
+                on
+                    ks_offsets.top_key = case when previous.y = previous.top_y then 1 else 0 end
+                    and ks_offsets.i <= previous.n * 1.0 / previous.m + 2
+            where
+                previous.y + ks_offsets.i <= previous.n
+                and abs(previous.n * (previous.x + 1) - previous.m * (previous.y + ks_offsets.i)) < previous.hg
+        ) as extended
+    ) as stepped
+    where stepped.total > 0
+),
+
+ks_paths as (
+    select
+        ks_exact.feature_name,
+        sum(ln(ks_exact.n + numbers.i) - ln(numbers.i)) as log_all_paths
+    from ks_exact
+    inner join numbers on numbers.i between 1 and ks_exact.m
+    group by ks_exact.feature_name
+),
+
+ks_inside as (
+    select
+        ks_lattice.feature_name,
+        exp(ln(ks_lattice.a) + ks_lattice.log_scale - ks_paths.log_all_paths) as share_inside
+    from ks_lattice
+    inner join ks_paths on ks_lattice.feature_name = ks_paths.feature_name
+    where ks_lattice.x = ks_lattice.m and ks_lattice.y = ks_lattice.n and ks_lattice.a > 0
+),
+
+ks_limit_terms as (
+    select
+        ks_rounded.feature_name,
+        sum(
+            case when numbers.i % 2 = 1 then 2 else -2 end
+            * exp(-2 * numbers.i * numbers.i * ks_rounded.d * ks_rounded.d
+                * round(ks_rounded.m * 1.0 * ks_rounded.n / (ks_rounded.m + ks_rounded.n)))
+        ) as p_value
+    from ks_rounded
+    inner join numbers on numbers.i between 1 and 100
+    where ks_rounded.n > 10000
+    group by ks_rounded.feature_name
+),
+
+ks_result as (
+    select
+        ks_rounded.feature_name,
+        case when ks_rounded.n <= 10000 then ks_rounded.h / ks_rounded.lcm else ks_rounded.d end as statistic,
+        case
+            when ks_rounded.n > 10000 then least(greatest(ks_limit_terms.p_value, 0), 1)
+            when ks_rounded.h = 0 then 1
+            else least(greatest(1 - coalesce(ks_inside.share_inside, 0), 0), 1)
+        end as p_value,
+        case when ks_rounded.n <= 10000 then 'exact' else 'asymptotic' end as p_value_method
+    from ks_rounded
+    left join ks_inside on ks_rounded.feature_name = ks_inside.feature_name
+    left join ks_limit_terms on ks_rounded.feature_name = ks_limit_terms.feature_name
+),
+
+wasserstein_result as (
+    select
+        chosen.feature_name,
+        sum(abs(ecdf.reference_cdf - ecdf.current_cdf) * coalesce(ecdf.step_width, 0)) as distance
+    from chosen
+    inner join ecdf on chosen.feature_name = ecdf.feature_name
+    where chosen.method = 'wasserstein'
+    group by chosen.feature_name
+),
+
+reference_spread as (
+    select
+        observations.feature_name,
+        stddev_pop(observations.num_value) as std_pop
+    from observations
+    inner join chosen on observations.feature_name = chosen.feature_name
+    where chosen.method = 'wasserstein' and observations.side = 'reference'
+    group by observations.feature_name
+),
+
+{# ---- Chi-squared, Z-test, Jensen-Shannon and PSI: shares of each value (or histogram bin) ---- #}
+categorical_counts as (
+    select
+        value_counts.feature_name,
+        value_counts.value_key,
+        value_counts.num_value,
+        value_counts.reference_hits,
+        value_counts.current_hits,
+        chosen.reference_count,
+        chosen.current_count
+    from value_counts
+    inner join chosen on value_counts.feature_name = chosen.feature_name
+    where chosen.method in ('chisquare', 'z', 'jensenshannon', 'psi')
+),
+
+reference_distinct as (
+    select
+        categorical_counts.feature_name,
+        sum(case when categorical_counts.reference_hits > 0 then 1 else 0 end) as reference_distinct,
+        min(categorical_counts.num_value) as low,
+        max(categorical_counts.num_value) as high,
+        sum(categorical_counts.reference_hits + categorical_counts.current_hits) as pooled
+    from categorical_counts
+    group by categorical_counts.feature_name
+),
+
+{# Numeric with more than 20 reference values under jensenshannon or psi: Sturges histogram
+   of both sides pooled, equal-width bins from the pooled min to max, the last bin closed. #}
+histogram_shape as (
+    select
+        reference_distinct.feature_name,
+        case when reference_distinct.high = reference_distinct.low then reference_distinct.low - 0.5
+            else reference_distinct.low end as low,
+        case when reference_distinct.high = reference_distinct.low then reference_distinct.high + 0.5
+            else reference_distinct.high end as high,
+        case
+            when reference_distinct.high = reference_distinct.low then 1
+            else cast(ceil(
+                (reference_distinct.high - reference_distinct.low)
+                / ((reference_distinct.high - reference_distinct.low) / (log2(reference_distinct.pooled) + 1.0))
+            ) as integer)
+        end as bins
+    from reference_distinct
+    inner join chosen on reference_distinct.feature_name = chosen.feature_name
+    where
+        chosen.feature_kind = 'numeric'
+        and chosen.method in ('jensenshannon', 'psi')
+        and reference_distinct.reference_distinct > 20
+),
+
+histogram_edges as (
+    select
+        histogram_shape.feature_name,
+        numbers.i as edge_index,
+        histogram_shape.bins,
+        numbers.i * ((histogram_shape.high - histogram_shape.low) / histogram_shape.bins)
+        + histogram_shape.low as edge
+    from histogram_shape
+    inner join numbers on numbers.i between 1 and histogram_shape.bins - 1
+),
+
+bin_positions as (
+    select
+        categorical_counts.feature_name,
+        categorical_counts.value_key,
+        count(histogram_edges.edge_index) as bin_index
+    from categorical_counts
+    inner join histogram_shape on categorical_counts.feature_name = histogram_shape.feature_name
+    left join histogram_edges
+        on
+            categorical_counts.feature_name = histogram_edges.feature_name
+            and histogram_edges.edge <= categorical_counts.num_value
+    group by categorical_counts.feature_name, categorical_counts.value_key
+),
+
+binned as (
+    select
+        categorical_counts.feature_name,
+        coalesce(cast(bin_positions.bin_index as varchar), categorical_counts.value_key) as bin_key,
+        case when bin_positions.bin_index is null then categorical_counts.num_value
+            else bin_positions.bin_index end as num_value,
+        categorical_counts.reference_hits,
+        categorical_counts.current_hits,
+        categorical_counts.reference_count,
+        categorical_counts.current_count
+    from categorical_counts
+    left join bin_positions
+        on
+            categorical_counts.feature_name = bin_positions.feature_name
+            and categorical_counts.value_key = bin_positions.value_key
+),
+
+shares as (
+    select
+        binned.feature_name,
+        binned.bin_key,
+        min(binned.num_value) as num_value,
+        sum(binned.reference_hits) as reference_hits,
+        sum(binned.current_hits) as current_hits,
+        sum(binned.reference_hits) * 1.0 / max(binned.reference_count) as reference_share,
+        sum(binned.current_hits) * 1.0 / max(binned.current_count) as current_share,
+        max(binned.reference_count) as reference_count,
+        max(binned.current_count) as current_count
+    from binned
+    group by binned.feature_name, binned.bin_key
+),
+
+chisquare_result as (
+    select
+        shares.feature_name,
+        count(*) - 1 as degrees_of_freedom,
+        case
+            when max(case when shares.reference_hits = 0 then 1 else 0 end) = 1 then null
+            else sum(
+                power(shares.current_hits - shares.reference_hits * (shares.current_count * 1.0 / shares.reference_count), 2)
+                / (shares.reference_hits * (shares.current_count * 1.0 / shares.reference_count))
+            )
+        end as statistic
+    from shares
+    inner join chosen on shares.feature_name = chosen.feature_name
+    where chosen.method = 'chisquare'
+    group by shares.feature_name
+),
+
+chisquare_terms as (
+    select
+        chisquare_result.feature_name,
+        numbers.i as term,
+        chisquare_result.statistic / 2 as t,
+        chisquare_result.degrees_of_freedom % 2 as odd,
+        sum(
+            case
+                when numbers.i = 0 then 0
+                when chisquare_result.degrees_of_freedom % 2 = 0 then ln(numbers.i)
+                else ln(numbers.i + 0.5)
+            end
+        ) over (
+            partition by chisquare_result.feature_name order by numbers.i
+            rows between unbounded preceding and current row
+        ) as log_factor
+    from chisquare_result
+    inner join numbers
+        on numbers.i < floor(chisquare_result.degrees_of_freedom / 2.0)
+    where chisquare_result.statistic > 0
+),
+
+chisquare_series as (
+    select
+        chisquare_terms.feature_name,
+        max(chisquare_terms.t) as t,
+        max(chisquare_terms.odd) as odd,
+        sum(
+            case
+                when chisquare_terms.odd = 0
+                    then exp(chisquare_terms.term * ln(chisquare_terms.t) - chisquare_terms.log_factor - chisquare_terms.t)
+                else exp(
+                    (chisquare_terms.term + 0.5) * ln(chisquare_terms.t) - chisquare_terms.t
+                    - (ln(sqrt(pi()) / 2) + chisquare_terms.log_factor)
+                )
+            end
+        ) as tail
+    from chisquare_terms
+    group by chisquare_terms.feature_name
+),
+
+chisquare_root as (
+    select
+        chisquare_result.feature_name,
+        chisquare_result.degrees_of_freedom,
+        chisquare_result.statistic,
+        coalesce(chisquare_series.tail, 0) as tail,
+        sqrt(chisquare_result.statistic / 2) as root
+    from chisquare_result
+    left join chisquare_series on chisquare_result.feature_name = chisquare_series.feature_name
+),
+
+chisquare_p as (
+    select
+        chisquare_root.feature_name,
+        coalesce(chisquare_root.statistic, cast('infinity' as double precision)) as statistic,
+        case
+            when chisquare_root.statistic is null then 0
+            when chisquare_root.degrees_of_freedom = 0 then null
+            when chisquare_root.statistic = 0 then 1
+            when chisquare_root.degrees_of_freedom % 2 = 0 then least(chisquare_root.tail, 1)
+            else least({{ trainset.drift_erfc('chisquare_root.root') }} + chisquare_root.tail, 1)
+        end as p_value
+    from chisquare_root
+),
+
+z_ranked as (
+    select
+        shares.*,
+        {# the first value in sort order is the "success"; with two values the choice is symmetric #}
+        row_number() over (
+            partition by shares.feature_name order by shares.num_value, shares.bin_key
+        ) as position,
+        count(*) over (partition by shares.feature_name) as keys
+    from shares
+    inner join chosen on shares.feature_name = chosen.feature_name
+    where chosen.method = 'z'
+),
+
+z_statistic as (
+    select
+        z_ranked.feature_name,
+        max(z_ranked.keys) as keys,
+        sum(case when z_ranked.position > 1 then z_ranked.reference_hits else 0 end) * 1.0
+        / max(z_ranked.reference_count) as p1,
+        sum(case when z_ranked.position > 1 then z_ranked.current_hits else 0 end) * 1.0
+        / max(z_ranked.current_count) as p2,
+        max(z_ranked.reference_count) as n1,
+        max(z_ranked.current_count) as n2
+    from z_ranked
+    group by z_ranked.feature_name
+),
+
+z_score as (
+    select
+        z_statistic.*,
+        (z_statistic.p1 * z_statistic.n1 + z_statistic.p2 * z_statistic.n2) / (z_statistic.n1 + z_statistic.n2) as pooled
+    from z_statistic
+),
+
+z_root as (
+    select
+        z_score.feature_name,
+        z_score.keys,
+        case
+            when z_score.pooled <= 0 or z_score.pooled >= 1 then null
+            else (z_score.p1 - z_score.p2)
+            / sqrt(z_score.pooled * (1 - z_score.pooled) * (1.0 / z_score.n1 + 1.0 / z_score.n2))
+        end as statistic
+    from z_score
+),
+
+z_scaled as (
+    select
+        z_root.*,
+        abs(z_root.statistic) / sqrt(2) as root
+    from z_root
+),
+
+z_p as (
+    select
+        z_scaled.feature_name,
+        z_scaled.statistic,
+        case
+            when z_scaled.keys = 1 then 1
+            when z_scaled.statistic is null then null
+            else {{ trainset.drift_erfc('z_scaled.root') }}
+        end as p_value
+    from z_scaled
+),
+
+jensenshannon_result as (
+    select
+        shares.feature_name,
+        sqrt(greatest(sum(
+            case when shares.reference_share > 0
+                then shares.reference_share * ln(shares.reference_share / ((shares.reference_share + shares.current_share) / 2))
+                else 0 end
+            + case when shares.current_share > 0
+                then shares.current_share * ln(shares.current_share / ((shares.reference_share + shares.current_share) / 2))
+                else 0 end
+        ) / 2, 0)) as distance
+    from shares
+    inner join chosen on shares.feature_name = chosen.feature_name
+    where chosen.method = 'jensenshannon'
+    group by shares.feature_name
+),
+
+{# PSI: empty bins take a small share (a millionth of the side's smallest share when that is
+   at most 1e-4, else 1e-4) so the logarithm stays finite. #}
+psi_floor as (
+    select
+        shares.feature_name,
+        case when min(case when shares.reference_share > 0 then shares.reference_share end) <= 0.0001
+            then min(case when shares.reference_share > 0 then shares.reference_share end) / 1000000
+            else 0.0001 end as reference_floor,
+        case when min(case when shares.current_share > 0 then shares.current_share end) <= 0.0001
+            then min(case when shares.current_share > 0 then shares.current_share end) / 1000000
+            else 0.0001 end as current_floor
+    from shares
+    inner join chosen on shares.feature_name = chosen.feature_name
+    where chosen.method = 'psi'
+    group by shares.feature_name
+),
+
+psi_result as (
+    select
+        shares.feature_name,
+        sum(
+            (
+                case when shares.reference_share = 0 then psi_floor.reference_floor else shares.reference_share end
+                - case when shares.current_share = 0 then psi_floor.current_floor else shares.current_share end
+            )
+            * ln(
+                case when shares.reference_share = 0 then psi_floor.reference_floor else shares.reference_share end
+                / case when shares.current_share = 0 then psi_floor.current_floor else shares.current_share end
+            )
+        ) as distance
+    from shares
+    inner join psi_floor on shares.feature_name = psi_floor.feature_name
+    group by shares.feature_name
+),
+
+{# ---- one row per feature ---- #}
+scored as (
+    select
+        chosen.feature_name,
+        chosen.feature_kind,
+        chosen.method,
+        chosen.reference_count,
+        chosen.current_count,
+        chosen.distinct_count,
+        case chosen.method
+            when 'ks' then ks_result.statistic
+            when 'chisquare' then chisquare_p.statistic
+            when 'z' then z_p.statistic
+            when 'wasserstein' then wasserstein_result.distance / greatest(reference_spread.std_pop, 0.001)
+            when 'jensenshannon' then jensenshannon_result.distance
+            when 'psi' then psi_result.distance
+        end as statistic,
+        case chosen.method
+            when 'ks' then ks_result.p_value
+            when 'chisquare' then chisquare_p.p_value
+            when 'z' then z_p.p_value
+        end as p_value,
+        case chosen.method when 'ks' then ks_result.p_value_method end as p_value_method,
+        coalesce(
+            chosen.threshold_override,
+            case chosen.method
+                {%- for method, spec in methods.items() %}
+                    when '{{ method }}' then {{ spec.threshold }}
+                {%- endfor %}
+            end
+        ) as threshold
+    from chosen
+    left join ks_result on chosen.feature_name = ks_result.feature_name
+    left join wasserstein_result on chosen.feature_name = wasserstein_result.feature_name
+    left join reference_spread on chosen.feature_name = reference_spread.feature_name
+    left join chisquare_p on chosen.feature_name = chisquare_p.feature_name
+    left join z_p on chosen.feature_name = z_p.feature_name
+    left join jensenshannon_result on chosen.feature_name = jensenshannon_result.feature_name
+    left join psi_result on chosen.feature_name = psi_result.feature_name
+),
+
+verdicts as (
+    select
+        scored.feature_name,
+        scored.feature_kind,
+        scored.method,
+        scored.statistic,
+        scored.p_value,
+        scored.p_value_method,
+        case
+            {%- for method, spec in methods.items() %}
+                when scored.method = '{{ method }}'
+                    then {{ 'scored.p_value' if spec.kind == 'p_value' else 'scored.statistic' }}
+            {%- endfor %}
+        end as score,
+        scored.threshold,
+        coalesce(case
+            {%- for method, spec in methods.items() %}
+                when scored.method = '{{ method }}' then
+                    {%- if spec.kind == 'p_value' %}
+                        scored.p_value {{ '<=' if spec.inclusive else '<' }} scored.threshold
+                    {%- else %}
+                        scored.statistic {{ '>=' if spec.inclusive else '>' }} scored.threshold
+                    {%- endif %}
+            {%- endfor %}
+        end, false) as is_drifted,
+        scored.reference_count,
+        scored.current_count,
+        scored.distinct_count
+    from scored
+)
+
+select * from verdicts
+{%- endmacro %}

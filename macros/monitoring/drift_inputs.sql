@@ -1,0 +1,71 @@
+{#
+    What the drift models compare, read from the dbt graph and the export folder, never from a
+    second list.
+
+    drift_feature_specs(model_name): one dict per feature column of a training model (a column
+    with `meta.feature`): name, kind from its declared data type (numbers are numeric; text and
+    booleans categorical), and the overrides of its `meta.drift` (method, threshold, severity).
+    The severity defaults to the `drift_default_severity` var.
+
+    drift_reference(task): the Parquet file of the reference export: the `drift_reference_path`
+    var when set, else `<exports>/<task>/<version>/data.parquet` for the `drift_reference_version`
+    var or, by default, the version named in `<exports>/<task>/LATEST` (the last accepted
+    export). Returns {'path': ..., 'version': ...}, both none when there is no export yet.
+#}
+{% macro drift_feature_specs(model_name) -%}
+    {%- set numeric_types = [
+        'integer', 'int', 'bigint', 'smallint', 'tinyint', 'hugeint', 'double', 'double precision',
+        'float', 'real', 'numeric', 'decimal',
+    ] -%}
+    {%- set specs = [] -%}
+    {%- if execute -%}
+        {%- set nodes = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')
+            | selectattr('name', 'equalto', model_name) | list -%}
+        {%- if nodes | length != 1 -%}
+            {{ exceptions.raise_compiler_error("drift_feature_specs: no model named '" ~ model_name ~ "'") }}
+        {%- endif -%}
+        {%- for name, column in nodes[0].columns.items() -%}
+            {%- set meta = {} -%}
+            {%- do meta.update(column.meta or {}) -%}
+            {%- do meta.update((column.config or {}).get('meta') or {}) -%}
+            {%- if meta.get('feature') -%}
+                {%- set declared = (column.data_type or '') | lower -%}
+                {%- set base_type = declared.split('(')[0] | trim -%}
+                {%- set drift = meta.get('drift') or {} -%}
+                {%- set severity = drift.get('severity') or var('drift_default_severity') -%}
+                {%- if severity not in ['warn', 'error'] -%}
+                    {{ exceptions.raise_compiler_error(
+                        "drift_feature_specs: " ~ model_name ~ "." ~ name ~ " has meta.drift.severity '"
+                        ~ severity ~ "'; use warn or error") }}
+                {%- endif -%}
+                {%- do specs.append({
+                    'name': name,
+                    'kind': 'numeric' if base_type in numeric_types else 'categorical',
+                    'method': drift.get('method') or 'auto',
+                    'threshold': drift.get('threshold'),
+                    'severity': severity,
+                }) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(specs) }}
+{%- endmacro %}
+
+{% macro drift_reference(task) -%}
+    {%- if var('drift_reference_path', '') -%}
+        {{ return({'path': var('drift_reference_path'), 'version': var('drift_reference_version', '') or 'file'}) }}
+    {%- endif -%}
+    {%- set task_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/' ~ task -%}
+    {%- set version = var('drift_reference_version', '') -%}
+    {%- if not version and execute -%}
+        {#- the bracket makes a glob, which matches nothing (instead of failing) when absent -#}
+        {%- set latest = run_query("select content from read_text('" ~ task_dir ~ "/LATES[T]')") -%}
+        {%- if latest.rows | length == 1 -%}
+            {%- set version = latest.rows[0][0] | trim -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if not version -%}
+        {{ return({'path': none, 'version': none}) }}
+    {%- endif -%}
+    {{ return({'path': task_dir ~ '/' ~ version ~ '/data.parquet', 'version': version}) }}
+{%- endmacro %}

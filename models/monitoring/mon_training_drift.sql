@@ -1,0 +1,73 @@
+{#
+    Drift of the churn training set against its reference, feature by feature, with the
+    default methods of `feature_drift` and each feature's `meta.drift` overrides.
+
+    Reference: the last accepted export of the task (its LATEST version), or the version or
+    file named by the `drift_reference_version` / `drift_reference_path` vars. Current: the
+    training set just built, or the Parquet files named by the `drift_current_path` var (a
+    newer training set, a scoring spine or the served vectors of the request log). Without any
+    export yet, every feature gets method 'none' and nothing can drift.
+#}
+{%- set task = 'churn_30d' -%}
+{%- set features = trainset.drift_feature_specs('train_churn_30d') -%}
+{%- set reference = trainset.drift_reference(task) -%}
+{%- set current_path = var('drift_current_path', '') -%}
+
+with
+
+training as (
+    select * from {{ ref('train_churn_30d') }}
+),
+
+reference_rows as (
+    {%- if reference.path %}
+        select * from read_parquet('{{ reference.path }}')
+    {%- else %}
+        select * from training where false
+    {%- endif %}
+),
+
+current_rows as (
+    {%- if current_path %}
+        select * from read_parquet('{{ current_path }}', union_by_name = true)
+    {%- else %}
+        select * from training
+    {%- endif %}
+),
+
+drift as (
+    {{ trainset.feature_drift('reference_rows', 'current_rows', features) }}
+),
+
+severities as (
+    select *
+    from (
+        values
+        {%- for feature in features %}
+            ('{{ feature.name }}', '{{ feature.severity }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as declared (feature_name, severity)
+),
+
+final as (
+    select
+        drift.feature_name,
+        drift.feature_kind,
+        drift.method,
+        drift.statistic,
+        drift.p_value,
+        drift.p_value_method,
+        drift.score,
+        drift.threshold,
+        drift.is_drifted,
+        severities.severity,
+        drift.reference_count,
+        drift.current_count,
+        drift.distinct_count,
+        cast({{ "'" ~ reference.version ~ "'" if reference.version else 'null' }} as varchar) as reference_version,
+        cast('{{ current_path or "train_churn_30d" }}' as varchar) as current_source
+    from drift
+    inner join severities on drift.feature_name = severities.feature_name
+)
+
+select * from final

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CI_DATA := data/ci
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: venv demo test dbt-test lint pytest docs clean
+.PHONY: venv deps demo test dbt-test lint pytest docs clean
 
 venv: $(VENV)/.installed
 
@@ -15,8 +15,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	cd $(CURDIR) && $(BIN)/dbt deps --profiles-dir . --quiet
 	touch $@
+
+# dbt packages: `dbt deps` whenever packages.yml or package-lock.yml changed since the last
+# install (trainset build and demo do the same before they run dbt).
+deps: venv
+	$(BIN)/python -m trainset.packages
 
 demo: venv
 	$(BIN)/trainset demo
@@ -33,16 +37,16 @@ dbt-test: venv
 	    sh -c '$(BIN)/trainset build && $(BIN)/trainset export churn_30d && \
 	        $(BIN)/python -c "import trainset; print(len(trainset.load(\"churn_30d\", exports_dir=\"$(CI_DATA)/exports\")), \"rows loaded and verified\")"'
 
-lint: venv
+lint: deps
 	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/lint.duckdb \
 	    $(BIN)/sqlfluff lint models tests snapshots macros
 	$(BIN)/ruff check python models
 	$(BIN)/ruff format --check python models
 
-pytest: venv
+pytest: deps
 	$(BIN)/pytest
 
-docs: venv
+docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .
 
 clean:

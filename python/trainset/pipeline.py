@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from .dbt import DbtRun, run_dbt
 from .landing import require_landing
+from .packages import ensure_packages
 from .project import Paths
 
 
@@ -52,8 +53,7 @@ def build(
     progress(f"build: landing zone {paths.landing_dir} ok ({report.files} files)")
     for warning in report.warnings:
         progress(f"build: warning: {warning}")
-    if not (paths.project_dir / "dbt_packages" / "dbt_expectations").exists():
-        run_dbt(["deps"], paths)
+    ensure_packages(paths)
     if freshness:
         stale = check_freshness(paths, progress)
         if stale:

@@ -28,16 +28,19 @@
 {%- endmacro %}
 
 
-{# Normalise one feature specification, filling the documented defaults. #}
+{# Normalise one feature specification, filling the documented defaults; a ttl that is not
+   positive or an embargo that is negative is a compile-time error naming the model. #}
 {% macro _pit_feature_spec(feature, entity_column) -%}
     {%- if 'relation' not in feature or 'columns' not in feature -%}
         {{ exceptions.raise_compiler_error(
-            "point_in_time_join: each feature needs 'relation' and 'columns', got " ~ feature
+            "point_in_time_join in model '" ~ trainset._pit_model_name()
+            ~ "': each feature needs 'relation' and 'columns', got " ~ feature
         ) }}
     {%- endif -%}
     {%- if feature.get('bitemporal', true) and 'known_column' in feature and not feature['known_column'] -%}
         {{ exceptions.raise_compiler_error(
-            "point_in_time_join: a bitemporal feature needs a known_column; set bitemporal=false for "
+            "point_in_time_join in model '" ~ trainset._pit_model_name()
+            ~ "': a bitemporal feature needs a known_column; set bitemporal=false for "
             ~ feature['relation'] ~ " or name its load-time column"
         ) }}
     {%- endif -%}
@@ -49,18 +52,12 @@
         'effective_column': feature.get('effective_column', 'effective_at'),
         'known_column': feature.get('known_column', 'known_at'),
         'bitemporal': feature.get('bitemporal', true),
-        'ttl': feature.get('ttl', none),
-        'embargo': feature.get('embargo', none),
+        'ttl': trainset._pit_interval(feature.get('ttl', none), 'point_in_time_join', 'ttl', true),
+        'embargo': trainset._pit_interval(feature.get('embargo', none), 'point_in_time_join', 'embargo', false),
         'strict': feature.get('strict', false),
         'tiebreak_column': feature.get('tiebreak_column', none),
     } -%}
     {{ return(spec) }}
-{%- endmacro %}
-
-
-{# `cutoff - embargo` as SQL. #}
-{% macro _pit_shifted(cutoff, embargo) -%}
-    {%- if embargo -%}({{ cutoff }} - interval '{{ embargo }}'){%- else -%}{{ cutoff }}{%- endif -%}
 {%- endmacro %}
 
 
@@ -79,18 +76,28 @@
         where {{ entity_column }} is not null and {{ cutoff_column }} is not null
     )
     {%- for spec in specs %}
-    {%- set i = loop.index %}
-    {%- set end = trainset._pit_shifted('pit_spine_keys.pit_cutoff', spec.embargo) %},
+    {%- set i = loop.index %},
+
+    pit_bounds_{{ i }} as (
+        select
+            pit_entity,
+            pit_cutoff,
+            {{ trainset.pit_bound('pit_cutoff', spec.embargo, 'pit_end') }}
+            {%- if spec.ttl %},
+            {{ trainset.pit_bound('pit_cutoff', spec.ttl, 'pit_start') }}
+            {%- endif %}
+        from pit_spine_keys
+    ),
 
     pit_candidates_{{ i }} as (
         select
-            pit_spine_keys.pit_entity,
-            pit_spine_keys.pit_cutoff,
+            pit_bounds_{{ i }}.pit_entity,
+            pit_bounds_{{ i }}.pit_cutoff,
             {%- for column in spec.columns %}
             pit_features.{{ column }} as pit_value_{{ i }}_{{ loop.index }},
             {%- endfor %}
             row_number() over (
-                partition by pit_spine_keys.pit_entity, pit_spine_keys.pit_cutoff
+                partition by pit_bounds_{{ i }}.pit_entity, pit_bounds_{{ i }}.pit_cutoff
                 order by
                     pit_features.{{ spec.effective_column }} desc
                     {%- if spec.known_column %},
@@ -100,15 +107,17 @@
                     pit_features.{{ spec.tiebreak_column }} desc nulls last
                     {%- endif %}
             ) as pit_rank
-        from pit_spine_keys
+        from pit_bounds_{{ i }}
         inner join {{ spec.relation }} as pit_features
-            on pit_spine_keys.pit_entity = pit_features.{{ spec.entity_column }}
-            and pit_features.{{ spec.effective_column }} {{ '<' if spec.strict else '<=' }} {{ end }}
+            on pit_bounds_{{ i }}.pit_entity = pit_features.{{ spec.entity_column }}
+            and {{ trainset.pit_compare(
+                'pit_features.' ~ spec.effective_column, '<' if spec.strict else '<=',
+                'pit_bounds_' ~ i ~ '.pit_end', spec.embargo is not none) }}
             {%- if spec.bitemporal %}
-            and pit_features.{{ spec.known_column }} <= pit_spine_keys.pit_cutoff
+            and pit_features.{{ spec.known_column }} <= pit_bounds_{{ i }}.pit_cutoff
             {%- endif %}
             {%- if spec.ttl %}
-            and pit_features.{{ spec.effective_column }} >= pit_spine_keys.pit_cutoff - interval '{{ spec.ttl }}'
+            and {{ trainset.pit_compare('pit_features.' ~ spec.effective_column, '>=', 'pit_bounds_' ~ i ~ '.pit_start') }}
             {%- endif %}
     )
     {%- endfor %}
@@ -138,27 +147,68 @@
         {%- do specs.append(trainset._pit_feature_spec(feature, entity_column)) -%}
     {%- endfor %}
     with
-    {% for spec in specs %}
+
+    pit_spine_keys as (
+        select distinct
+            {{ entity_column }} as pit_entity,
+            {{ cutoff_column }} as pit_cutoff
+        from {{ spine }}
+        where {{ entity_column }} is not null and {{ cutoff_column }} is not null
+    )
+    {%- for spec in specs %}
     {%- set i = loop.index %}
-    {#- The moment a row may start serving: effective_at shifted by the embargo (plus one
-        microsecond in strict mode, so `<` becomes `<=`), and, when bitemporal, not before it
-        is known. -#}
-    {%- set shift = "interval '" ~ spec.embargo ~ "'" if spec.embargo else none -%}
-    {%- set servable = 'pit_features.' ~ spec.effective_column
-        ~ (' + ' ~ shift if shift else '')
-        ~ (" + interval '1 microsecond'" if spec.strict else '') -%}
+    {#- Keys mode: with an embargo, instants are compared as exact nanosecond keys, because
+        DuckDB's `timestamp_ns - interval` keeps only microseconds. -#}
+    {%- set keyed = spec.embargo is not none %},
+
+    pit_bounds_{{ i }} as (
+        select
+            pit_entity,
+            pit_cutoff
+            {%- if spec.ttl %},
+            {{ trainset.pit_bound('pit_cutoff', spec.ttl, 'pit_start') }}
+            {%- endif %}
+            {%- if keyed and spec.bitemporal %},
+            {{ trainset._pit_key('pit_cutoff') }} as pit_cutoff_key
+            {%- elif keyed %},
+            {{ trainset.pit_bound('pit_cutoff', spec.embargo, 'pit_end') }}
+            {%- endif %}
+        from pit_spine_keys
+    ),
     {%- if spec.bitemporal %}
-    {%- set servable = 'greatest(' ~ servable ~ ', pit_features.' ~ spec.known_column ~ ')' %}
+
+    {#- Each row gets a priority (the contract's order: effective_at, known_at, tiebreak) and
+        the first cutoff at which it may serve: not before it is known, and not before
+        cutoff - embargo reaches effective_at. -#}
     pit_ranked_{{ i }} as (
         select
             pit_features.{{ spec.entity_column }} as pit_entity,
-            cast({{ servable }} as timestamp) as pit_servable_at,
+            {%- if keyed %}
+            greatest(
+                {{ trainset._pit_key('pit_features.' ~ spec.known_column) }},
+                {{ trainset._pit_servable_key(
+                    trainset._pit_micro_floor_or_inf('pit_features.' ~ spec.effective_column),
+                    'coalesce(' ~ trainset._pit_sub_micro('pit_features.' ~ spec.effective_column) ~ ', 0)',
+                    spec.embargo, spec.strict) }}
+            ) as pit_moment,
+            0 as pit_side,
+            {%- else %}
+            greatest(pit_features.{{ spec.effective_column }}, pit_features.{{ spec.known_column }}) as pit_moment,
+            {#- side orders a row against a cutoff at the same moment: 0 serves at it, 2 only
+                after it (strict, when effective_at is the later bound). -#}
+            {%- if spec.strict %}
+            case
+                when pit_features.{{ spec.effective_column }} >= pit_features.{{ spec.known_column }} then 2
+                else 0
+            end as pit_side,
+            {%- else %}
+            0 as pit_side,
+            {%- endif %}
+            {%- endif %}
             pit_features.{{ spec.effective_column }} as pit_effective_at,
-            {
-                {%- for column in spec.columns %}
-                'v{{ loop.index }}': pit_features.{{ column }}{{ ',' if not loop.last }}
-                {%- endfor %}
-            } as pit_payload,
+            {%- for column in spec.columns %}
+            pit_features.{{ column }} as pit_value_{{ loop.index }},
+            {%- endfor %}
             row_number() over (
                 partition by pit_features.{{ spec.entity_column }}
                 order by
@@ -174,31 +224,68 @@
             and pit_features.{{ spec.known_column }} is not null
     ),
 
-    {#- Servable moments are not in effective_at order, so keep the running winner: the best
-        row among those servable by each moment. -#}
-    pit_best_{{ i }} as (
-        select distinct on (pit_entity, pit_servable_at)
+    {#- Rows and cutoffs in one stream per entity, in the order of the cutoff axis: the running
+        maximum of the priority at a cutoff is the best row servable by then. -#}
+    pit_stream_{{ i }} as (
+        select
             pit_entity,
-            pit_servable_at,
-            arg_max(pit_effective_at, pit_priority) over pit_history as pit_effective_at,
-            arg_max(pit_payload, pit_priority) over pit_history as pit_payload
+            pit_moment,
+            pit_side,
+            pit_priority,
+            null as pit_cutoff
         from pit_ranked_{{ i }}
-        window pit_history as (
-            partition by pit_entity
-            order by pit_servable_at
-            range between unbounded preceding and current row
-        )
-    ){{ ',' if not loop.last }}
-    {%- else %}
-    {#- Servable moments follow effective_at, so the latest servable row is the winner: keep
-        the best row per (entity, effective_at) and let the ASOF JOIN find it. -#}
+        union all
+        select
+            pit_entity,
+            {{ 'pit_cutoff_key' if keyed else 'pit_cutoff' }} as pit_moment,
+            1 as pit_side,
+            null as pit_priority,
+            pit_cutoff
+        from pit_bounds_{{ i }}
+    ),
+
+    pit_running_{{ i }} as (
+        select
+            pit_entity,
+            pit_cutoff,
+            pit_side,
+            max(pit_priority) over (
+                partition by pit_entity
+                order by pit_moment, pit_side
+                rows between unbounded preceding and current row
+            ) as pit_priority
+        from pit_stream_{{ i }}
+    ),
+
     pit_best_{{ i }} as (
         select
-            pit_features.{{ spec.entity_column }} as pit_entity,
-            cast({{ servable }} as timestamp) as pit_servable_at,
-            pit_features.{{ spec.effective_column }} as pit_effective_at
+            pit_bounds_{{ i }}.*,
+            pit_ranked_{{ i }}.pit_effective_at
             {%- for column in spec.columns %},
-            pit_features.{{ column }} as pit_value_{{ loop.index }}
+            pit_ranked_{{ i }}.pit_value_{{ loop.index }}
+            {%- endfor %}
+        from pit_running_{{ i }}
+        inner join pit_bounds_{{ i }}
+            on pit_running_{{ i }}.pit_entity = pit_bounds_{{ i }}.pit_entity
+            and pit_running_{{ i }}.pit_cutoff = pit_bounds_{{ i }}.pit_cutoff
+        left join pit_ranked_{{ i }}
+            on pit_running_{{ i }}.pit_entity = pit_ranked_{{ i }}.pit_entity
+            and pit_running_{{ i }}.pit_priority = pit_ranked_{{ i }}.pit_priority
+        where pit_running_{{ i }}.pit_side = 1
+    ),
+    {%- else %}
+
+    {#- Without the bitemporal filter the rows serve in effective_at order, so the best row per
+        (entity, effective_at) is the winner from its effective_at on: one ASOF JOIN. -#}
+    pit_ranked_{{ i }} as (
+        select
+            pit_features.{{ spec.entity_column }} as pit_entity,
+            pit_features.{{ spec.effective_column }} as pit_effective_at,
+            {%- if keyed %}
+            {{ trainset._pit_key('pit_features.' ~ spec.effective_column) }} as pit_effective_key,
+            {%- endif %}
+            {%- for column in spec.columns %}
+            pit_features.{{ column }} as pit_value_{{ loop.index }}{{ ',' if not loop.last }}
             {%- endfor %}
         from {{ spec.relation }} as pit_features
         where pit_features.{{ spec.entity_column }} is not null
@@ -215,8 +302,43 @@
                 {%- endif %}
         ) = 1
         {%- endif %}
-    ){{ ',' if not loop.last }}
+    ),
+
+    pit_best_{{ i }} as (
+        select
+            pit_bounds_{{ i }}.*,
+            pit_ranked_{{ i }}.pit_effective_at
+            {%- for column in spec.columns %},
+            pit_ranked_{{ i }}.pit_value_{{ loop.index }}
+            {%- endfor %}
+        from pit_bounds_{{ i }}
+        asof left join pit_ranked_{{ i }}
+            on pit_bounds_{{ i }}.pit_entity = pit_ranked_{{ i }}.pit_entity
+            {%- if keyed %}
+            and {{ trainset._pit_key_of('pit_bounds_' ~ i ~ '.pit_end_at', 'pit_bounds_' ~ i ~ '.pit_end_ns') }}
+                {{ '>' if spec.strict else '>=' }} pit_ranked_{{ i }}.pit_effective_key
+            {%- else %}
+            and pit_bounds_{{ i }}.pit_cutoff {{ '>' if spec.strict else '>=' }} pit_ranked_{{ i }}.pit_effective_at
+            {%- endif %}
+    ),
     {%- endif %}
+
+    pit_result_{{ i }} as (
+        select
+            pit_entity,
+            pit_cutoff
+            {%- for column in spec.columns %},
+            {%- if spec.ttl %}
+            case
+                when {{ trainset.pit_compare('pit_effective_at', '>=', 'pit_start') }}
+                    then pit_value_{{ loop.index }}
+            end as pit_value_{{ loop.index }}
+            {%- else %}
+            pit_value_{{ loop.index }}
+            {%- endif %}
+            {%- endfor %}
+        from pit_best_{{ i }}
+    )
     {%- endfor %}
 
     select
@@ -224,23 +346,14 @@
         {%- for spec in specs %}
         {%- set i = loop.index %}
         {%- for column in spec.columns %},
-        {%- set value = 'pit_best_' ~ i ~ ('.pit_payload.v' if spec.bitemporal else '.pit_value_') ~ loop.index %}
-        {%- if spec.ttl %}
-        case
-            when pit_best_{{ i }}.pit_effective_at
-                >= pit_spine.{{ cutoff_column }} - interval '{{ spec.ttl }}'
-                then {{ value }}
-        end as {{ spec.prefix }}{{ column }}
-        {%- else %}
-        {{ value }} as {{ spec.prefix }}{{ column }}
-        {%- endif %}
+        pit_result_{{ i }}.pit_value_{{ loop.index }} as {{ spec.prefix }}{{ column }}
         {%- endfor %}
         {%- endfor %}
     from {{ spine }} as pit_spine
     {%- for spec in specs %}
     {%- set i = loop.index %}
-    asof left join pit_best_{{ i }}
-        on pit_spine.{{ entity_column }} = pit_best_{{ i }}.pit_entity
-        and pit_spine.{{ cutoff_column }} >= pit_best_{{ i }}.pit_servable_at
+    left join pit_result_{{ i }}
+        on pit_spine.{{ entity_column }} = pit_result_{{ i }}.pit_entity
+        and pit_spine.{{ cutoff_column }} = pit_result_{{ i }}.pit_cutoff
     {%- endfor %}
 {%- endmacro %}

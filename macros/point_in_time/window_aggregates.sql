@@ -56,11 +56,30 @@
     {%- if method not in ['auto', 'range_join', 'cumulative'] -%}
         {{ exceptions.raise_compiler_error("window_aggregates: method must be auto, range_join or cumulative, got " ~ method) }}
     {%- endif -%}
+    {%- set days = [] -%}
+    {%- for window in windows -%}
+        {%- do days.append(trainset._pit_window_days(window, 'window_aggregates')) -%}
+    {%- endfor -%}
+    {%- set parsed_embargo = trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
     {{ return(adapter.dispatch('window_aggregates', 'trainset')(
-        spine, events, aggregations, windows, entity_column, cutoff_column,
+        spine, events, aggregations, days, entity_column, cutoff_column,
         event_entity_column or entity_column, effective_column, known_column, bitemporal,
-        superseded_column, embargo, method, prefix, expected_events_per_window
+        superseded_column, parsed_embargo, method, prefix, expected_events_per_window
     )) }}
+{%- endmacro %}
+
+
+{# The shift from the cutoff to the start of a window of N days: embargo, then N days. #}
+{% macro _window_start_shift(embargo, window) -%}
+    {%- if embargo -%}
+        {{ return({
+            'text': embargo.text ~ ' ' ~ window ~ ' days',
+            'months': embargo.months,
+            'days': embargo.days + window,
+            'micros': embargo.micros,
+        }) }}
+    {%- endif -%}
+    {{ return({'text': window ~ ' days', 'months': 0, 'days': window, 'micros': 0}) }}
 {%- endmacro %}
 
 
@@ -97,8 +116,7 @@
     spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
     effective_column, known_column, bitemporal, superseded_column, embargo, prefix
 ) -%}
-    {%- set widest = windows | max -%}
-    {%- set end = trainset._pit_shifted('window_keys.window_cutoff', embargo) %}
+    {%- set widest = windows | max %}
     with
 
     window_keys as (
@@ -109,23 +127,33 @@
         where {{ entity_column }} is not null and {{ cutoff_column }} is not null
     ),
 
+    window_bounds as (
+        select
+            window_entity,
+            window_cutoff,
+            {{ trainset.pit_bound('window_cutoff', embargo, 'window_end') }}
+            {%- for window in windows | unique %},
+            {{ trainset.pit_bound('window_cutoff', trainset._window_start_shift(embargo, window), 'window_start_' ~ window) }}
+            {%- endfor %}
+        from window_keys
+    ),
+
     window_events as (
         select
-            window_keys.window_entity,
-            window_keys.window_cutoff,
+            window_bounds.*,
             window_source.*
-        from window_keys
+        from window_bounds
         inner join {{ events }} as window_source
-            on window_keys.window_entity = window_source.{{ event_entity_column }}
-            and window_source.{{ effective_column }} <= {{ end }}
-            and window_source.{{ effective_column }} > {{ end }} - interval '{{ widest }} days'
+            on window_bounds.window_entity = window_source.{{ event_entity_column }}
+            and {{ trainset.pit_compare('window_source.' ~ effective_column, '<=', 'window_bounds.window_end', embargo is not none) }}
+            and {{ trainset.pit_compare('window_source.' ~ effective_column, '>', 'window_bounds.window_start_' ~ widest) }}
             {%- if bitemporal %}
-            and window_source.{{ known_column }} <= window_keys.window_cutoff
+            and window_source.{{ known_column }} <= window_bounds.window_cutoff
             {%- endif %}
             {%- if superseded_column %}
             and (
                 window_source.{{ superseded_column }} is null
-                or window_source.{{ superseded_column }} > window_keys.window_cutoff
+                or window_source.{{ superseded_column }} > window_bounds.window_cutoff
             )
             {%- endif %}
     ),
@@ -135,7 +163,7 @@
             window_entity,
             window_cutoff
             {%- for window in windows %}
-            {%- set inside = effective_column ~ ' > ' ~ trainset._pit_shifted('window_cutoff', embargo) ~ " - interval '" ~ window ~ " days'" %}
+            {%- set inside = trainset.pit_compare(effective_column, '>', 'window_start_' ~ window) %}
             {%- for aggregation in aggregations %}
             {%- set column = aggregation['column'] %}
             {%- set value = '1' if column == '*' else column %}
@@ -166,6 +194,7 @@
     effective_column, known_column, bitemporal, superseded_column, embargo, method, prefix,
     expected_events_per_window
 ) -%}
+    {%- set embargo = embargo if embargo is mapping else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
     {{ trainset._window_range_join(
         spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
         effective_column, known_column, bitemporal, superseded_column, embargo, prefix
@@ -173,26 +202,91 @@
 {%- endmacro %}
 
 
+{#
+    Whether the running totals of an aggregation are exact: counts always; sum and mean only
+    over integers and decimals (a DOUBLE running total loses the small values next to large
+    ones, so total(end) - total(start) can differ from the window's own sum). The type is read
+    from a cast in the aggregation's column (`cast(x as decimal(38, 2))`, `x::bigint`) or, for a
+    plain column of a relation, from the database.
+#}
+{% macro _window_exact_type(type_text) -%}
+    {%- set type_text = type_text | trim | lower -%}
+    {%- for exact in ['decimal', 'numeric', 'hugeint', 'uhugeint', 'bigint', 'ubigint', 'integer', 'uinteger', 'int', 'smallint', 'usmallint', 'tinyint', 'utinyint'] -%}
+        {%- if type_text == exact or type_text.startswith(exact ~ '(') or type_text.startswith(exact ~ ' ') or type_text in ['int2', 'int4', 'int8', 'int16', 'int32', 'int64', 'int128'] -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{% macro _window_running_total_is_exact(aggregation, events) -%}
+    {%- set needs_sum = [] -%}
+    {%- for function in aggregation['functions'] -%}
+        {%- if function in ['sum', 'mean'] -%}{%- do needs_sum.append(function) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if not needs_sum or aggregation['column'] == '*' -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set column = aggregation['column'] | trim -%}
+    {%- set lowered = column.lower() -%}
+    {%- if lowered.startswith('cast(') and lowered.endswith(')') and ' as ' in lowered -%}
+        {{ return(trainset._window_exact_type(lowered[:-1].split(' as ')[-1])) }}
+    {%- endif -%}
+    {%- if '::' in lowered -%}
+        {{ return(trainset._window_exact_type(lowered.split('::')[-1])) }}
+    {%- endif -%}
+    {%- if execute and events is not string and events is not none -%}
+        {%- for described in adapter.get_columns_in_relation(events) -%}
+            {%- if described.name | lower == lowered -%}
+                {{ return(trainset._window_exact_type(described.data_type)) }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+
+{#
+    DuckDB: `cumulative` where it applies and is exact; otherwise the range join. `auto` picks
+    cumulative only when it is exact and expected_events_per_window is above 50. An explicit
+    `cumulative` over a sum or mean whose running total would not be exact (a floating column,
+    or a type that cannot be read) is a compile-time error: cast the column to a decimal, or
+    use range_join.
+#}
 {% macro duckdb__window_aggregates(
     spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
     effective_column, known_column, bitemporal, superseded_column, embargo, method, prefix,
     expected_events_per_window
 ) -%}
-    {%- set cumulative_ok = superseded_column is none -%}
+    {%- set embargo = embargo if embargo is mapping else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
+    {%- set cumulative_ok = superseded_column is none and not bitemporal -%}
+    {%- set inexact = [] -%}
     {%- for aggregation in aggregations -%}
         {%- for function in aggregation['functions'] -%}
             {%- if function not in ['count', 'sum', 'mean'] -%}
                 {%- set cumulative_ok = false -%}
             {%- endif -%}
         {%- endfor -%}
+        {%- if (method == 'cumulative' or expected_events_per_window > 50)
+            and not trainset._window_running_total_is_exact(aggregation, events) -%}
+            {%- do inexact.append(aggregation['column']) -%}
+        {%- endif -%}
     {%- endfor -%}
-    {%- set use_cumulative = cumulative_ok and (
+    {%- if method == 'cumulative' and inexact -%}
+        {{ exceptions.raise_compiler_error(
+            "window_aggregates in model '" ~ trainset._pit_model_name() ~ "': method 'cumulative' sums "
+            ~ inexact | join(', ') ~ " as running totals, which is exact only for integer and decimal columns "
+            ~ "(a floating running total loses small values next to large ones); cast the column, "
+            ~ "e.g. 'cast(amount as decimal(38, 2))', or use method 'range_join' or 'auto'"
+        ) }}
+    {%- endif -%}
+    {%- set use_cumulative = cumulative_ok and not inexact and (
         method == 'cumulative' or (method == 'auto' and expected_events_per_window > 50)
     ) -%}
     {%- if use_cumulative -%}
         {{ trainset._window_cumulative(
             spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
-            effective_column, known_column, bitemporal, embargo, prefix
+            effective_column, embargo, prefix
         ) }}
     {%- else -%}
         {{ trainset._window_range_join(
@@ -205,18 +299,14 @@
 
 {#
     Count, sum and mean from running totals per entity ordered by effective_at: the window
-    (end - N, end] holds total(end) - total(end - N), each looked up with an ASOF JOIN.
+    (end - N, end] holds total(end) - total(end - N), each looked up with an ASOF JOIN on exact
+    nanosecond keys (so month embargoes and nanosecond inputs compare exactly). Used only
+    where the totals are exact (counts, integers, decimals).
 #}
 {% macro _window_cumulative(
     spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
-    effective_column, known_column, bitemporal, embargo, prefix
+    effective_column, embargo, prefix
 ) -%}
-    {%- if bitemporal -%}
-        {{ return(trainset._window_range_join(
-            spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
-            effective_column, known_column, bitemporal, none, embargo, prefix
-        )) }}
-    {%- endif -%}
     {%- set measures = [] -%}
     {%- for aggregation in aggregations -%}
         {%- if aggregation['column'] not in measures -%}
@@ -233,10 +323,24 @@
         where {{ entity_column }} is not null and {{ cutoff_column }} is not null
     ),
 
-    window_running as (
-        select distinct on (window_entity, window_at)
+    window_bounds as (
+        select
             window_entity,
-            window_at
+            window_cutoff,
+            {%- if embargo %}
+            {{ trainset.pit_bound('window_cutoff', embargo, 'window_end') }},
+            {%- endif %}
+            {%- for window in windows | unique %}
+            {{ trainset.pit_bound('window_cutoff', trainset._window_start_shift(embargo, window), 'window_start_' ~ window) }},
+            {%- endfor %}
+            {{ trainset._pit_key('window_cutoff') }} as window_cutoff_key
+        from window_keys
+    ),
+
+    window_running as (
+        select distinct on (window_entity, window_key)
+            window_entity,
+            window_key
             {%- for measure in measures %}
             {%- set value = '1' if measure == '*' else measure %},
             count({{ value }}) over window_history as window_count_{{ loop.index }},
@@ -245,22 +349,22 @@
         from (
             select
                 {{ event_entity_column }} as window_entity,
-                cast({{ effective_column }} as timestamp) as window_at,
+                {{ trainset._pit_key(effective_column) }} as window_key,
                 *
             from {{ events }}
             where {{ effective_column }} is not null and {{ event_entity_column }} is not null
         ) as window_source
         window window_history as (
             partition by window_entity
-            order by window_at
+            order by window_key
             range between unbounded preceding and current row
         )
     ),
 
     window_results as (
         select
-            window_keys.window_entity,
-            window_keys.window_cutoff
+            window_bounds.window_entity,
+            window_bounds.window_cutoff
             {%- for window in windows %}
             {%- set w = loop.index %}
             {%- for aggregation in aggregations %}
@@ -279,15 +383,19 @@
             {%- endfor %}
             {%- endfor %}
             {%- endfor %}
-        from window_keys
+        from window_bounds
         asof left join window_running as window_end
-            on window_keys.window_entity = window_end.window_entity
-            and {{ trainset._pit_shifted('window_keys.window_cutoff', embargo) }} >= window_end.window_at
+            on window_bounds.window_entity = window_end.window_entity
+            {%- if embargo %}
+            and {{ trainset._pit_key_of('window_bounds.window_end_at', 'window_bounds.window_end_ns') }} >= window_end.window_key
+            {%- else %}
+            and window_bounds.window_cutoff_key >= window_end.window_key
+            {%- endif %}
         {%- for window in windows %}
         asof left join window_running as window_start_{{ loop.index }}
-            on window_keys.window_entity = window_start_{{ loop.index }}.window_entity
-            and {{ trainset._pit_shifted('window_keys.window_cutoff', embargo) }} - interval '{{ window }} days'
-            >= window_start_{{ loop.index }}.window_at
+            on window_bounds.window_entity = window_start_{{ loop.index }}.window_entity
+            and {{ trainset._pit_key_of('window_bounds.window_start_' ~ window ~ '_at', 'window_bounds.window_start_' ~ window ~ '_ns') }}
+            >= window_start_{{ loop.index }}.window_key
         {%- endfor %}
     )
 

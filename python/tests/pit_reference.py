@@ -1,30 +1,87 @@
 """Brute-force definitions of the point-in-time contract: slow, plain, obviously right.
 
-Timestamps are naive UTC datetimes; None stands for SQL null.
+An instant is an int of nanoseconds since 1970-01-01 UTC (microsecond data are whole
+thousands), or +/-math.inf for the infinite timestamps; None stands for SQL null. Interval
+arithmetic is SQL's: `t - interval` subtracts the months first (clamping the day to the end of
+a shorter month: Mar 31 - 1 month = Feb 29), then the days, then the time.
 """
 
 from __future__ import annotations
 
+import calendar
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1)
+Instant = int | float  # float only for +/-math.inf
+
+
+@dataclass(frozen=True)
+class Interval:
+    months: int = 0
+    days: int = 0
+    micros: int = 0
+
+    @property
+    def text(self) -> str:
+        parts = [
+            f"{amount} {unit}"
+            for amount, unit in (
+                (self.months, "months"),
+                (self.days, "days"),
+                (self.micros, "microseconds"),
+            )
+            if amount
+        ]
+        return " ".join(parts) or "0 days"
+
+
+def instant(moment: datetime, nanos: int = 0) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000 + nanos
+
+
+def to_datetime(value: int) -> tuple[datetime, int]:
+    """(naive UTC datetime at the microsecond, nanoseconds within it)."""
+    micros, nanos = divmod(value, 1000)
+    return EPOCH + timedelta(microseconds=micros), nanos
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def minus(value: Instant, interval: Interval | None) -> Instant:
+    """`value - interval` as SQL computes it, keeping the nanoseconds."""
+    if interval is None or math.isinf(value):
+        return value
+    moment, nanos = to_datetime(int(value))
+    moment = add_months(moment, -interval.months)
+    moment -= timedelta(days=interval.days, microseconds=interval.micros)
+    return instant(moment, nanos)
 
 
 @dataclass(frozen=True)
 class SpineRow:
     spine_row: int
     entity_id: int | None
-    cutoff_at: datetime | None
+    cutoff_at: Instant | None
 
 
 @dataclass(frozen=True)
 class FeatureRow:
     row_id: int | None
     entity_id: int | None
-    effective_at: datetime | None
-    known_at: datetime | None
+    effective_at: Instant | None
+    known_at: Instant | None
     value: float | None
     label: str | None
-    superseded_at: datetime | None = None
+    superseded_at: Instant | None = None
+    amount: int | None = None
 
 
 def _low(value):
@@ -36,18 +93,18 @@ def point_in_time_join(
     spine: list[SpineRow],
     features: list[FeatureRow],
     *,
-    ttl: timedelta | None,
-    embargo: timedelta | None,
+    ttl: Interval | None,
+    embargo: Interval | None,
     strict: bool,
     bitemporal: bool,
 ) -> dict[int, tuple[float | None, str | None]]:
     """spine_row → (value, label) of the winning feature row, or (None, None)."""
-    shift = embargo or timedelta(0)
     result = {}
     for row in spine:
         winner = None
         if row.entity_id is not None and row.cutoff_at is not None:
-            end = row.cutoff_at - shift
+            end = minus(row.cutoff_at, embargo)
+            start = minus(row.cutoff_at, ttl) if ttl else None
             candidates = [
                 feature
                 for feature in features
@@ -58,7 +115,7 @@ def point_in_time_join(
                     not bitemporal
                     or (feature.known_at is not None and feature.known_at <= row.cutoff_at)
                 )
-                and (ttl is None or feature.effective_at >= row.cutoff_at - ttl)
+                and (start is None or feature.effective_at >= start)
             ]
             if candidates:
                 winner = max(
@@ -74,20 +131,21 @@ def window_aggregates(
     events: list[FeatureRow],
     *,
     window_days: int,
-    embargo: timedelta | None,
+    embargo: Interval | None,
     bitemporal: bool,
     use_superseded: bool,
+    measure: str = "value",
 ) -> dict[int, dict[str, float | int | None]]:
-    """spine_row → count, count_distinct, sum, mean, min, max of `value` (count_distinct of
-    `label`) over the trailing window, with the documented empty-window defaults."""
-    shift = embargo or timedelta(0)
+    """spine_row → count, count_distinct, sum, mean, min, max of `measure` (count_distinct of
+    `label`) over the trailing window, with the documented empty-window defaults. `sum` is the
+    exact (fsum) total, `scale` the sum of absolute values (to bound floating rounding)."""
     result = {}
     for row in spine:
-        values: list[float] = []
+        values: list[float | int] = []
         labels: set[str] = set()
         if row.entity_id is not None and row.cutoff_at is not None:
-            end = row.cutoff_at - shift
-            start = end - timedelta(days=window_days)
+            end = minus(row.cutoff_at, embargo)
+            start = minus(end, Interval(days=window_days))
             for event in events:
                 if (
                     event.entity_id == row.entity_id
@@ -103,23 +161,27 @@ def window_aggregates(
                         or event.superseded_at > row.cutoff_at
                     )
                 ):
-                    if event.value is not None:
-                        values.append(event.value)
+                    value = getattr(event, measure)
+                    if value is not None:
+                        values.append(value)
                     if event.label is not None:
                         labels.add(event.label)
+        exact_sum = sum(values) if all(isinstance(v, int) for v in values) else math.fsum(values)
         result[row.spine_row] = {
             "count": len(values),
             "count_distinct": len(labels),
-            "sum": sum(values) if values else 0,
-            "mean": sum(values) / len(values) if values else None,
+            "sum": exact_sum if values else 0,
+            "mean": exact_sum / len(values) if values else None,
             "min": min(values) if values else None,
             "max": max(values) if values else None,
+            "scale": math.fsum(abs(v) for v in values),
+            "n": len(values),
         }
     return result
 
 
 def scd2_join(
-    spine: list[SpineRow], history: list[tuple[int, datetime, datetime | None, str]]
+    spine: list[SpineRow], history: list[tuple[int, Instant, Instant | None, str]]
 ) -> dict[int, str | None]:
     """history rows: (entity_id, valid_from, valid_to, value); latest valid_from wins."""
     result = {}

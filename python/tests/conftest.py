@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from trainset.dbt import run_dbt
 from trainset.generate import generate
 from trainset.project import Paths, find_project_dir
 
@@ -28,9 +30,40 @@ class Built:
     success: bool
 
 
+@functools.cache
+def project_snapshot() -> Path:
+    """The dbt project as it was when the session started, copied once: builds and exports in
+    tests see one version of the code while the working tree is edited (an export refuses code
+    that changed since its build). The Python package is imported from the working tree."""
+    root = Path(tempfile.mkdtemp(prefix="trainset-project-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    snapshot = root / "project"
+    shutil.copytree(
+        PROJECT_DIR,
+        snapshot,
+        ignore=shutil.ignore_patterns(
+            ".venv",
+            ".git",
+            "data",
+            "exports",
+            "target",
+            "target.*",
+            "logs",
+            "dbt_packages",
+            "python",
+            "*.duckdb",
+        ),
+    )
+    (snapshot / "dbt_packages").mkdir()
+    (snapshot / "dbt_packages" / "dbt_expectations").symlink_to(
+        snapshot / "local_packages" / "dbt_expectations"
+    )
+    return snapshot
+
+
 def make_paths(root: Path) -> Paths:
     return Paths(
-        project_dir=PROJECT_DIR,
+        project_dir=project_snapshot(),
         duckdb_path=root / "trainset.duckdb",
         landing_dir=root / "landing",
         exports_dir=root / "exports",
@@ -39,7 +72,11 @@ def make_paths(root: Path) -> Paths:
 
 
 def build(paths: Paths, *extra: str) -> bool:
-    return run_dbt(["build", "--log-path", str(paths.target_dir / "logs"), *extra], paths).success
+    """`trainset build` (landing check, build record, dbt build) with dbt's logs in the target."""
+    from trainset.pipeline import build as build_pipeline
+
+    extra_args = ["--log-path", str(paths.target_dir / "logs"), *extra]
+    return build_pipeline(paths, extra_args=extra_args, progress=lambda message: None).success
 
 
 @pytest.fixture(scope="session")

@@ -169,3 +169,25 @@ def test_an_interrupted_generate_keeps_the_previous_landing_zone(tmp_path):
         generate(tmp_path / "landing", customers=200, days=60, seed=99, progress=interrupt)
     assert table(tmp_path / "landing", "orders").equals(before)
     assert [path.name for path in tmp_path.iterdir()] == ["landing"]
+
+
+def test_every_written_file_carries_page_checksums(tmp_path):
+    """A flipped byte in any data page of any generated file, first day or next day, is caught
+    by the reader's checksum verification (and only by it: the decoder takes the bytes)."""
+    generate(tmp_path / "landing", **SMALL)
+    generate_next_day(tmp_path / "landing", progress=lambda m: None)
+    files = sorted((tmp_path / "landing").glob("*/*.parquet"))
+    assert any("part-00000" not in path.name and "current" not in path.name for path in files)
+    for path in files:
+        metadata = pq.ParquetFile(path).metadata
+        chunk = metadata.row_group(0).column(0)
+        data = bytearray(path.read_bytes())
+        start = chunk.dictionary_page_offset if chunk.has_dictionary_page else None
+        end = (start or chunk.data_page_offset) + chunk.total_compressed_size
+        # The last bytes of the column chunk are inside its last data page.
+        position = end - 3
+        assert chunk.data_page_offset < position
+        data[position] ^= 0x01
+        path.write_bytes(bytes(data))
+        with pytest.raises(OSError, match="CRC checksum verification failed"):
+            pq.read_table(path, page_checksum_verification=True)

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import trainset
+from trainset.build import records_dir
 from trainset.dbt import read_artifact
 from trainset.export import export_training_set
 from trainset.gates import GateError
@@ -136,6 +137,8 @@ def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
     paths = built.paths
     target = tmp_path / "target"
     shutil.copytree(paths.target_dir, target, ignore=shutil.ignore_patterns("logs"))
+    # The build record goes with the artifacts it vouches for.
+    shutil.copytree(records_dir(paths.target_dir), records_dir(target))
     run_results = json.loads((target / "run_results.json").read_text())
     manifest = read_artifact(paths.target_dir, "manifest.json")
     failing = next(

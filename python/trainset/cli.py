@@ -1,7 +1,8 @@
 """The `trainset` command line: generate, build, export, list and the end-to-end demo.
 
-Exit codes: 0 success, 1 a gate or build failed (the data or models need fixing), 2 the
-command was used wrongly or an input is missing.
+Exit codes: 0 success, 1 a gate or build failed (the data or models need fixing) or another
+build holds the database (run again when it is done), 2 the command was used wrongly or an input
+is missing (a landing file outside the contract included).
 """
 
 from __future__ import annotations
@@ -252,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  trainset build && trainset export churn_30d\n"
             "  trainset verify churn_30d              rebuild LATEST and compare hashes\n"
             "  trainset features --search spend\n"
-            "exit codes: 0 ok, 1 build/gate/verify failed, 2 wrong usage or missing input"
+            "exit codes: 0 ok, 1 build/gate/verify failed or another build holds the database,\n"
+            "            2 wrong usage or missing input (landing files included)"
         ),
     )
     parser.add_argument(
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .build import BuildLockedError
     from .dbt import DbtError
     from .export import ExportError, UnknownTaskError
     from .gates import GateError
@@ -347,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GateError as error:
         _say(f"trainset: {error}")
         return EXIT_FAILED
-    except (IntegrityError, DbtError, ExportError, FreshnessError) as error:
+    except (IntegrityError, DbtError, ExportError, FreshnessError, BuildLockedError) as error:
         _say(f"trainset: {error}")
         return EXIT_FAILED
     except (ProjectNotFoundError, VersionNotFoundError, ValueError, FileNotFoundError) as error:

@@ -23,6 +23,7 @@ class DbtRun:
     success: bool
     args: list[str]
     target_dir: Path
+    invocation_id: str | None = None
 
 
 def _environment(paths: Paths) -> dict[str, str]:
@@ -92,7 +93,14 @@ def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
                 os.environ[key] = value
     if result.exception is not None:
         raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
-    return DbtRun(success=bool(result.success), args=full_args, target_dir=paths.target_dir)
+    from dbt_common.invocation import get_invocation_id
+
+    return DbtRun(
+        success=bool(result.success),
+        args=full_args,
+        target_dir=paths.target_dir,
+        invocation_id=get_invocation_id(),
+    )
 
 
 def _release_duckdb() -> None:

@@ -24,8 +24,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .build import build_lock
 from .dbt import read_artifact
-from .gates import GateReport, require_gate
+from .gates import GateReport, require_build, require_gate
 from .project import Paths, connect_duckdb
 from .splits import assign_splits, describe_splits
 
@@ -300,13 +301,29 @@ def export_training_set(
     _before_publish: Callable[[Path], None] | None = None,
 ) -> ExportResult:
     """Export the training set of `task` after checking the gate. Returns the version written,
-    or the existing version when the same content was already exported."""
+    or the existing version when the same content was already exported.
+
+    Holds the build lock shared while it reads, so no build changes the database under it."""
     paths = paths or Paths.resolve()
+    with build_lock(paths.duckdb_path, "export", shared=True):
+        return _export(task, paths, progress, _before_publish)
+
+
+def _export(
+    task: str,
+    paths: Paths,
+    progress: Callable[[str], None],
+    _before_publish: Callable[[Path], None] | None,
+) -> ExportResult:
     manifest = read_artifact(paths.target_dir, "manifest.json")
     model = find_training_model(manifest, task)
     progress(f"export {task}: checking the last build of {model.unique_id} and its upstream")
+    build = require_build(paths)
+    record = build.record
     gate: GateReport = require_gate(paths.target_dir, model.unique_id)
-    progress(f"export {task}: gate passed ({len(gate.passed)} nodes and tests)")
+    progress(
+        f"export {task}: gate passed (build {record.build_id}, {len(gate.passed)} nodes and tests)"
+    )
 
     table = _parquet_round_trip(read_training_table(paths, model))
     digest = content_hash(table)
@@ -373,6 +390,14 @@ def export_training_set(
                 node for node in gate.passed if node.split(".")[0] in {"test", "unit_test"}
             ),
         },
+        "build": {
+            "build_id": record.build_id,
+            "started_at": record.started_at,
+            "finished_at": record.finished_at,
+            "code_hash": record.code_hash,
+            "landing_fingerprint": record.landing_fingerprint,
+        },
+        "landing": {"dir": str(paths.landing_dir), **build.landing.to_record()},
         "engine": {"type": "duckdb", "database": str(paths.duckdb_path)},
         "packages": _package_versions(),
     }

@@ -1,5 +1,7 @@
-"""The export gate: a training set is exported only when every node upstream of it, and every
-test on those nodes, passed in the last dbt run."""
+"""The export gate: a training set is exported only when the newest build record vouches for
+the data (finished and passed, its dbt invocation is the one in run_results.json, the landing
+files and the project's code unchanged since), and every node upstream of it, and every test on
+those nodes, passed in that run."""
 
 from __future__ import annotations
 
@@ -118,3 +120,93 @@ def require_gate(target_dir: Path, model_id: str) -> GateReport:
             "exports are untouched."
         )
     return report
+
+
+@dataclass
+class BuildCheck:
+    """The newest build record and what the landing zone and the code look like now."""
+
+    record: Any
+    landing: Any
+    problems: list[str] = field(default_factory=list)
+
+
+def _changed_files(before: list[dict[str, Any]], after: list[Any]) -> str:
+    old = {entry["path"]: (entry["size"], entry["sha256"]) for entry in before}
+    new = {entry.path: (entry.size, entry.sha256) for entry in after}
+    changes = [
+        f"{path} changed" for path in sorted(old.keys() & new.keys()) if old[path] != new[path]
+    ]
+    changes += [f"{path} added" for path in sorted(new.keys() - old.keys())]
+    changes += [f"{path} removed" for path in sorted(old.keys() - new.keys())]
+    shown = ", ".join(changes[:5]) + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
+    return shown or "same files, different listing"
+
+
+def check_build(paths: Any) -> BuildCheck:
+    """One problem per reason the newest build does not vouch for what an export would read."""
+    from . import build as records
+    from .dbt import DbtError, read_artifact
+    from .landing import inventory
+
+    record = records.latest_record(paths.target_dir)
+    check = BuildCheck(record=record, landing=None)
+    rebuild = "run `trainset build`, then export"
+    if record is None:
+        check.problems.append(
+            f"no build record in {records.records_dir(paths.target_dir)}: the data was not "
+            f"built by `trainset build`; {rebuild}"
+        )
+        return check
+    name = f"build {record.build_id}"
+    if record.state == records.RUNNING:
+        if records.build_is_running(paths.duckdb_path):
+            check.problems.append(
+                f"{name} (PID {record.pid}) is still running: wait for it to finish, then export"
+            )
+        else:
+            check.problems.append(
+                f"{name} started at {record.started_at} never finished (its process was killed "
+                f"or crashed); {rebuild}"
+            )
+        return check
+    if record.state != records.PASSED:
+        why = "; ".join(record.reasons) or "no reason recorded"
+        check.problems.append(f"{name} {record.state}: {why}; fix it and {rebuild}")
+        return check
+    try:
+        invocation = read_artifact(paths.target_dir, "run_results.json")["metadata"].get(
+            "invocation_id"
+        )
+    except DbtError:
+        invocation = None
+    if invocation != record.dbt_invocation_id:
+        check.problems.append(
+            f"{paths.target_dir / 'run_results.json'} is from dbt invocation {invocation}, not "
+            f"from {name} (invocation {record.dbt_invocation_id}); {rebuild}"
+        )
+    check.landing = inventory(paths)
+    if check.landing.fingerprint != record.landing_fingerprint:
+        before = (record.landing or {}).get("files", [])
+        check.problems.append(
+            f"the landing files in {paths.landing_dir} changed since {name} "
+            f"({_changed_files(before, check.landing.inventory)}); {rebuild}"
+        )
+    if records.code_hash(paths.project_dir) != record.code_hash:
+        check.problems.append(
+            f"the project's code (models, macros, seeds, snapshots, tests, packages) changed "
+            f"since {name}; {rebuild}"
+        )
+    return check
+
+
+def require_build(paths: Any) -> BuildCheck:
+    """Raise GateError, one line per reason, unless the newest build vouches for the data."""
+    check = check_build(paths)
+    if check.problems:
+        raise GateError(
+            "Export refused: the last build does not vouch for the data:\n  - "
+            + "\n  - ".join(check.problems)
+            + "\nEarlier exports are untouched."
+        )
+    return check

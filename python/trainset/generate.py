@@ -323,6 +323,7 @@ class _Writers:
                 folder / (file_name or f"part-{self.suffix}.parquet"),
                 SCHEMAS[name],
                 compression="zstd",
+                write_page_checksum=True,
             )
         self.writers[name].write_table(table.cast(SCHEMAS[name]))
         self.rows[name] = self.rows.get(name, 0) + table.num_rows
@@ -870,7 +871,9 @@ def generate_next_day(
     suffix = f"day-{day_index:05d}"
     for name, table in tables.items():
         temporary = out_dir / name / f".part-{suffix}.parquet.tmp"
-        pq.write_table(table.cast(SCHEMAS[name]), temporary, compression="zstd")
+        pq.write_table(
+            table.cast(SCHEMAS[name]), temporary, compression="zstd", write_page_checksum=True
+        )
         os.rename(temporary, out_dir / name / f"part-{suffix}.parquet")
     updated = np.array(customers.column("updated_at").to_pylist(), dtype=object)
     plans[changing] = new_plans
@@ -887,7 +890,7 @@ def generate_next_day(
         pa.array(np.full(n, day_end, dtype=np.int64), TS),
     )
     temporary = out_dir / "customers" / ".part-current.parquet.tmp"
-    pq.write_table(current, temporary, compression="zstd")
+    pq.write_table(current, temporary, compression="zstd", write_page_checksum=True)
     os.replace(temporary, out_dir / "customers" / "part-current.parquet")
 
     summary["extra_days"] += 1

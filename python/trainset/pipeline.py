@@ -1,13 +1,15 @@
-"""The build step as one call: check the landing zone, install the local dbt packages when
-missing, then `dbt build` (models, snapshots, data tests and unit tests in DAG order)."""
+"""The build step as one call: take the build lock, record the build, check the landing zone,
+install the local dbt packages when missing, then `dbt build` (models, snapshots, data tests and
+unit tests in DAG order), and record how it ended."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
 
-from .dbt import DbtRun, run_dbt
-from .landing import require_landing
+from . import build as records
+from .dbt import DbtRun, read_artifact, run_dbt
+from .landing import LandingError, require_landing
 from .packages import ensure_packages
 from .project import Paths
 
@@ -46,11 +48,66 @@ def build(
     freshness: bool = False,
     progress: Callable[[str], None] = _stderr,
 ) -> DbtRun:
-    """Run the whole build; raises LandingError (naming file and column) before dbt starts
-    when the landing files do not match the declared sources."""
+    """Run the whole build under the build lock; raises BuildLockedError at once when another
+    build holds the database, LandingError (naming file and column) before dbt starts when the
+    landing files do not match the declared sources. The build record beside the target
+    folder says how it ended (see `trainset.build`)."""
     paths = paths or Paths.resolve()
-    report = require_landing(paths)
-    progress(f"build: landing zone {paths.landing_dir} ok ({report.files} files)")
+    with records.build_lock(paths.duckdb_path, "build"):
+        record = records.start_record(paths, list(select) if select else None)
+        try:
+            run = _build_steps(paths, record, select, extra_args, freshness, progress)
+        except (LandingError, FreshnessError) as error:
+            records.finish_record(paths, record, records.REFUSED, reasons=[_first_line(error)])
+            raise
+        except BaseException as error:
+            reason = _first_line(error) or type(error).__name__
+            records.finish_record(paths, record, records.FAILED, reasons=[reason])
+            raise
+        reasons = []
+        if not run.success:
+            reasons.append("dbt reported failing or erroring nodes (see run_results.json)")
+        if records.code_hash(paths.project_dir) != record.code_hash:
+            reasons.append("the project's code changed while it was being built")
+        if _run_results_invocation(paths) != run.invocation_id:
+            reasons.append("dbt wrote no run_results.json for this invocation")
+        records.finish_record(
+            paths,
+            record,
+            records.FAILED if reasons else records.PASSED,
+            invocation_id=run.invocation_id,
+            reasons=reasons,
+        )
+        return run
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return " ".join(line.strip() for line in lines)[:2000] if lines else ""
+
+
+def _run_results_invocation(paths: Paths) -> str | None:
+    try:
+        return read_artifact(paths.target_dir, "run_results.json")["metadata"]["invocation_id"]
+    except (OSError, ValueError, KeyError, RuntimeError):
+        return None
+
+
+def _build_steps(
+    paths: Paths,
+    record: records.BuildRecord,
+    select: Sequence[str] | None,
+    extra_args: Sequence[str],
+    freshness: bool,
+    progress: Callable[[str], None],
+) -> DbtRun:
+    report = require_landing(paths, records.verified_landing_cache(paths.target_dir))
+    record.landing = report.to_record()
+    records.write_record(paths.target_dir, record)
+    progress(
+        f"build: landing zone {paths.landing_dir} ok ({report.files} files, {report.rows:,} "
+        f"rows, fingerprint {report.fingerprint[:12]})"
+    )
     for warning in report.warnings:
         progress(f"build: warning: {warning}")
     ensure_packages(paths)

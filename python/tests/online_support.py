@@ -92,6 +92,19 @@ class RedisServer:
             stderr=subprocess.DEVNULL,
         )
         wait_for_port(self.port, process=self.process)
+        import redis
+
+        client = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 60
+        while True:  # a restarted server answers LOADING until its data is back in memory
+            try:
+                client.ping()
+                break
+            except redis.BusyLoadingError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
         return self
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ the serving model and everything upstream of it passed.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .store import (
     utc_now_iso,
 )
 
-READ_BATCH = 100_000
+READ_BATCH = 50_000
 INTEGER_TYPES = ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", "ubigint")
 
 
@@ -63,9 +64,9 @@ def _check_finite(batch: pa.RecordBatch, keys: pa.Array, entity_column: str) -> 
     for name, column in zip(batch.schema.names, batch.columns, strict=True):
         if not pa.types.is_floating(column.type):
             continue
-        bad = pc.or_(pc.is_nan(column), pc.is_inf(column)).fill_null(False)
-        if pc.any(bad).as_py():
-            index = pc.index(bad, True).as_py()
+        finite = pc.is_finite(column)
+        if pc.all(finite).as_py() is False:
+            index = pc.index(finite, False).as_py()
             raise MaterializeError(
                 f"Column {name} of the serving mart holds {column[index].as_py()} for "
                 f"{entity_column}={keys[index].as_py()}: JSON has no non-finite numbers, so it "
@@ -84,8 +85,12 @@ def encode_batch(batch: pa.RecordBatch, catalog: ServingCatalog) -> list[tuple[A
         if pa.types.is_decimal(column.type):
             column = column.cast(pa.float64())
         columns.append(column.to_pylist())
+    # orjson returns over-allocated bytes; a right-sized copy keeps memory at the data's size
+    # (and is faster, since the oversized buffers are never touched).
+    dumps = orjson.dumps
+    option = orjson.OPT_NAIVE_UTC
     vectors = [
-        orjson.dumps(values, option=orjson.OPT_NAIVE_UTC) for values in zip(*columns, strict=True)
+        memoryview(dumps(values, option=option)).tobytes() for values in zip(*columns, strict=True)
     ]
     return list(zip(keys.to_pylist(), vectors, strict=True))
 
@@ -251,7 +256,15 @@ def materialize(
                 "source_relation": source.relation,
             },
         )
-        info = store.publish(info, pending, base=base, remove=remove)
+        # Millions of short-lived tuples and lists, none in a reference cycle: the cyclic
+        # collector would only rescan them (about a seventh of the time at 1M entities).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            info = store.publish(info, pending, base=base, remove=remove)
+        finally:
+            if collecting:
+                gc.enable()
     finally:
         connection.close()
     progress(

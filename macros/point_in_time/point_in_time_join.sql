@@ -15,13 +15,21 @@
     (entity, cutoff) and joined back, so duplicate spine rows each keep their row and a null
     entity or cutoff gets nulls.
 
+    Times are compared at the inputs' own precision (TIMESTAMP_NS keeps its nanoseconds) and
+    `cutoff - embargo` is SQL's interval arithmetic on the cutoff, so a month embargo ends
+    where the calendar says: with effective_at Jan 30, cutoff Feb 29 gives Jan 29 (no), Mar 1
+    gives Feb 1 (yes). A ttl must be positive and an embargo may not be negative: otherwise
+    compilation fails naming the model and the argument.
+
     Implementations: `default__` ranks the candidate rows of each distinct (entity, cutoff)
     with a window function (portable: PostgreSQL, Spark, Trino; cost grows with the rows per
-    entity). `duckdb__` turns each feature row into the moment it becomes servable and
-    attaches the winner to the spine rows with one ASOF JOIN per feature table,
-    O((N + M) log M): without the bitemporal filter the servable moments follow effective_at,
-    so the best row per (entity, effective_at) is enough; with it, a running arg_max over the
-    servable moments keeps the winner so far (a correction known later can win later).
+    entity). `duckdb__`, without the bitemporal filter, attaches the best row per (entity,
+    effective_at) to each distinct (entity, cutoff) with one ASOF JOIN on cutoff - embargo,
+    O((N + M) log M). With it, each row gets a priority (the contract's order) and the first
+    cutoff at which it may serve (not before known_at; the exact inverse of cutoff - embargo,
+    month ends included), rows and cutoffs are sorted into one stream per entity, and the
+    running maximum of the priority at each cutoff names the winner, whose values come back
+    through an equi-join: O((N + M) log(N + M)), no payload carried through the sort.
 #}
 {% macro point_in_time_join(spine, features, entity_column='entity_id', cutoff_column='cutoff_at') -%}
     {{ return(adapter.dispatch('point_in_time_join', 'trainset')(spine, features, entity_column, cutoff_column)) }}
@@ -233,6 +241,10 @@
             pit_side,
             pit_priority,
             null as pit_cutoff
+            {%- if spec.ttl %},
+            null as pit_start_at,
+            null as pit_start_ns
+            {%- endif %}
         from pit_ranked_{{ i }}
         union all
         select
@@ -241,6 +253,10 @@
             1 as pit_side,
             null as pit_priority,
             pit_cutoff
+            {%- if spec.ttl %},
+            pit_start_at,
+            pit_start_ns
+            {%- endif %}
         from pit_bounds_{{ i }}
     ),
 
@@ -249,6 +265,10 @@
             pit_entity,
             pit_cutoff,
             pit_side,
+            {%- if spec.ttl %}
+            pit_start_at,
+            pit_start_ns,
+            {%- endif %}
             max(pit_priority) over (
                 partition by pit_entity
                 order by pit_moment, pit_side
@@ -259,15 +279,12 @@
 
     pit_best_{{ i }} as (
         select
-            pit_bounds_{{ i }}.*,
+            pit_running_{{ i }}.*,
             pit_ranked_{{ i }}.pit_effective_at
             {%- for column in spec.columns %},
             pit_ranked_{{ i }}.pit_value_{{ loop.index }}
             {%- endfor %}
         from pit_running_{{ i }}
-        inner join pit_bounds_{{ i }}
-            on pit_running_{{ i }}.pit_entity = pit_bounds_{{ i }}.pit_entity
-            and pit_running_{{ i }}.pit_cutoff = pit_bounds_{{ i }}.pit_cutoff
         left join pit_ranked_{{ i }}
             on pit_running_{{ i }}.pit_entity = pit_ranked_{{ i }}.pit_entity
             and pit_running_{{ i }}.pit_priority = pit_ranked_{{ i }}.pit_priority

@@ -12,16 +12,25 @@
     aggregation, function and window, named <prefix><name>_<function>_<N>d; one row per spine
     row (computed per distinct (entity, cutoff) and joined back).
 
+    Windows are whole days (a positive number, or compilation fails naming the model); the
+    embargo is an interval that may not be negative; `end - N days` is SQL's interval
+    arithmetic and times compare at the inputs' own precision, as in point_in_time_join.
+
     Method: `range_join` (the default, and the only formulation of `default__`) joins each
     distinct (entity, cutoff) to the events of its widest window and aggregates with
     conditional aggregates: O(N * k) for k events per entity and widest window, the fastest
-    shape when windows hold few events. `cumulative` (DuckDB) answers count, sum and mean from
-    running totals per entity looked up with one ASOF JOIN at the window end and one per window
-    start: O((N + M) log M) whatever the density. It applies only where running totals are
-    exact: no bitemporal filter, no superseded_column and only count, sum and mean (min, max
-    and count_distinct need the events themselves); otherwise the range join is used. `auto`
-    picks `cumulative` when it applies and `expected_events_per_window` (a hint from the caller,
-    default 10) is above 50.
+    shape when windows hold few events, and exact for every type. `cumulative` (DuckDB)
+    answers count, sum and mean from running totals per entity looked up with one ASOF JOIN at
+    the window end and one per window start: O((N + M) log M) whatever the density. Running
+    totals are exact only for counts, integers and decimals: a DOUBLE total loses a 1.0 added
+    to 1e17, so the window after the 1e17 leaves would read 0.0. So `cumulative` applies only
+    with no bitemporal filter, no superseded_column, only count, sum and mean, and sums and
+    means over integer or decimal columns (read from a cast in the column expression, e.g.
+    'cast(amount as decimal(38, 2))', or from the relation's column type); otherwise the range
+    join is used, and an explicit `cumulative` over a floating (or unreadable) column is a
+    compile-time error rather than a silent fallback. `auto` picks `cumulative` only where it
+    applies and is exact, and `expected_events_per_window` (a hint from the caller, default
+    10) is above 50.
 #}
 {% macro window_aggregates(
     spine,

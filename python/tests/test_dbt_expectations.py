@@ -209,48 +209,125 @@ def test_bad_arguments_and_a_missing_time_zone_var_are_errors(tmp_path):
     assert "dbt_project.yml" in message
 
 
-def test_every_argument_of_the_original_signatures_is_accepted():
-    """The YAML of a project written for the original package parses here: each test macro
-    takes the original's arguments (names checked against this list, kept by hand from the
-    original's macro signatures)."""
-    original = {
-        "expect_column_values_to_be_increasing": "sort_column strictly row_condition group_by step",
-        "expect_column_values_to_be_decreasing": "sort_column strictly row_condition group_by step",
-        "expect_column_values_to_be_within_n_moving_stdevs": (
-            "date_column_name group_by period lookback_periods trend_periods test_periods "
-            "sigma_threshold sigma_threshold_upper sigma_threshold_lower take_diffs take_logs"
-        ),
-        "expect_table_row_count_to_equal_other_table": (
-            "compare_model group_by compare_group_by factor row_condition compare_row_condition"
-        ),
-        "expect_table_aggregation_to_equal_other_table": (
-            "expression compare_model compare_expression group_by compare_group_by "
-            "row_condition compare_row_condition tolerance tolerance_percent"
-        ),
-        "expect_column_most_common_value_to_be_in_set": (
-            "value_set top_n quote_values data_type row_condition"
-        ),
-        "expect_row_values_to_have_data_for_every_n_datepart": (
-            "date_col date_part interval row_condition exclusion_condition test_start_date "
-            "test_end_date"
-        ),
-        "expect_grouped_row_values_to_have_recent_data": (
-            "group_by timestamp_column datepart interval row_condition"
-        ),
-        "expect_compound_columns_to_be_unique": (
-            "column_list quote_columns ignore_row_if row_condition"
-        ),
-        "expect_column_to_exist": "column_index transform",
-        "expression_is_true": "expression test_condition group_by_columns row_condition",
-        "expect_multicolumn_sum_to_equal": "column_list sum_total group_by row_condition",
-        "expect_column_values_to_be_within_n_stdevs": "group_by sigma_threshold",
-    }
+# The argument lists of metaplane/dbt-expectations 0.10 for every test this package implements,
+# in the original's order (written down from its macro signatures).
+ORIGINAL_SIGNATURES = {
+    "expect_column_distinct_count_to_be_greater_than": (
+        "model column_name value group_by row_condition"
+    ),
+    "expect_column_distinct_count_to_be_less_than": (
+        "model column_name value group_by row_condition"
+    ),
+    "expect_column_distinct_count_to_equal": "model column_name value group_by row_condition",
+    "expect_column_distinct_values_to_be_in_set": (
+        "model column_name value_set quote_values row_condition"
+    ),
+    "expect_column_distinct_values_to_contain_set": (
+        "model column_name value_set quote_values row_condition"
+    ),
+    "expect_column_distinct_values_to_equal_set": (
+        "model column_name value_set quote_values row_condition"
+    ),
+    "expect_column_max_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_mean_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_median_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_min_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_most_common_value_to_be_in_set": (
+        "model column_name value_set top_n quote_values data_type row_condition"
+    ),
+    "expect_column_pair_values_A_to_be_greater_than_B": (
+        "model column_A column_B or_equal row_condition"
+    ),
+    "expect_column_pair_values_to_be_equal": "model column_A column_B row_condition",
+    "expect_column_proportion_of_unique_values_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_quantile_values_to_be_between": (
+        "model column_name quantile min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_stdev_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_sum_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_to_exist": "model column_name column_index transform",
+    "expect_column_unique_value_count_to_be_between": (
+        "model column_name min_value max_value group_by row_condition strictly"
+    ),
+    "expect_column_values_to_be_between": (
+        "model column_name min_value max_value row_condition strictly"
+    ),
+    "expect_column_values_to_be_decreasing": (
+        "model column_name sort_column strictly row_condition group_by step"
+    ),
+    "expect_column_values_to_be_in_set": "model column_name value_set quote_values row_condition",
+    "expect_column_values_to_be_in_type_list": "model column_name column_type_list",
+    "expect_column_values_to_be_increasing": (
+        "model column_name sort_column strictly row_condition group_by step"
+    ),
+    "expect_column_values_to_be_of_type": "model column_name column_type",
+    "expect_column_values_to_be_unique": "model column_name row_condition",
+    "expect_column_values_to_be_within_n_moving_stdevs": (
+        "model column_name date_column_name group_by period lookback_periods "
+        "trend_periods test_periods sigma_threshold sigma_threshold_upper "
+        "sigma_threshold_lower take_diffs take_logs"
+    ),
+    "expect_column_values_to_be_within_n_stdevs": "model column_name group_by sigma_threshold",
+    "expect_column_values_to_match_regex": "model column_name regex row_condition is_raw flags",
+    "expect_column_values_to_not_be_in_set": (
+        "model column_name value_set quote_values row_condition"
+    ),
+    "expect_column_values_to_not_be_null": "model column_name row_condition",
+    "expect_compound_columns_to_be_unique": (
+        "model column_list quote_columns ignore_row_if row_condition"
+    ),
+    "expect_grouped_row_values_to_have_recent_data": (
+        "model group_by timestamp_column datepart interval row_condition"
+    ),
+    "expect_multicolumn_sum_to_equal": "model column_list sum_total group_by row_condition",
+    "expect_row_values_to_have_data_for_every_n_datepart": (
+        "model date_col date_part interval row_condition exclusion_condition "
+        "test_start_date test_end_date"
+    ),
+    "expect_row_values_to_have_recent_data": "model column_name datepart interval row_condition",
+    "expect_table_aggregation_to_equal_other_table": (
+        "model expression compare_model compare_expression group_by compare_group_by "
+        "row_condition compare_row_condition tolerance tolerance_percent"
+    ),
+    "expect_table_column_count_to_equal": "model value",
+    "expect_table_columns_to_contain_set": "model column_list transform",
+    "expect_table_columns_to_match_ordered_list": "model column_list transform",
+    "expect_table_columns_to_match_set": "model column_list transform",
+    "expect_table_row_count_to_be_between": (
+        "model min_value max_value group_by row_condition strictly"
+    ),
+    "expect_table_row_count_to_equal_other_table": (
+        "model compare_model group_by compare_group_by factor row_condition compare_row_condition"
+    ),
+    "expression_is_true": "model expression test_condition group_by_columns row_condition",
+}
+
+
+def test_every_test_takes_the_original_arguments_in_the_original_order():
+    """A project written for the original package parses here and passes the same arguments:
+    each test has exactly the original's argument names, in the same order."""
     source = "".join(p.read_text() for p in (PACKAGE / "macros").rglob("*.sql"))
-    for name, arguments in original.items():
-        signature = re.search(r"\{%\s*test\s+" + name + r"\((.*?)\)\s*%\}", source, re.S)
-        assert signature, name
-        declared = {a.split("=")[0].strip() for a in signature.group(1).split(",")}
-        assert set(arguments.split()) <= declared, (name, set(arguments.split()) - declared)
+    declared = {
+        name: [argument.split("=")[0].strip() for argument in signature.split(",")]
+        for name, signature in re.findall(r"\{%\s*test\s+(\w+)\((.*?)\)\s*%\}", source, re.S)
+    }
+    assert sorted(declared) == sorted(ORIGINAL_SIGNATURES)
+    for name, arguments in ORIGINAL_SIGNATURES.items():
+        assert declared[name] == arguments.split(), name
 
 
 def test_no_test_name_outside_the_original_package():

@@ -265,3 +265,20 @@ def test_a_build_refused_by_the_landing_check_refuses_the_export(pair, tmp_path)
     assert record.state == REFUSED and str(stray) in record.reasons[0]
     message = refusal(paths)
     assert f"build {record.build_id} refused" in message and str(stray) in message
+
+
+def test_verify_names_landing_files_that_differ_from_the_export(pair, tmp_path):
+    from trainset.verify import _landing_changes
+
+    paths = replace(pair.paths, exports_dir=tmp_path / "exports")
+    manifest = export_training_set("churn_30d", paths, **QUIET).manifest
+    assert _landing_changes(manifest, paths) == []
+    moved = replace(paths, landing_dir=tmp_path / "landing")
+    shutil.copytree(paths.landing_dir, moved.landing_dir)
+    part = sorted((moved.landing_dir / "orders").glob("*.parquet"))[0]
+    pq.write_table(pq.read_table(part).slice(1), part)
+    refunds = sorted((moved.landing_dir / "refunds").glob("*.parquet"))[0]
+    shutil.copy(refunds, refunds.with_name("part-extra.parquet"))
+    (warning,) = _landing_changes(manifest, moved)
+    assert f"{part.relative_to(moved.landing_dir).as_posix()}, " in warning
+    assert "refunds/part-extra.parquet (new)" in warning

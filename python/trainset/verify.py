@@ -19,6 +19,7 @@ from .export import (
     find_training_model,
     read_training_table,
 )
+from .landing import inventory
 from .pipeline import build
 from .project import Paths
 from .reader import load_manifest, resolve_version
@@ -81,6 +82,25 @@ def compare_tables(
     return differences
 
 
+def _landing_changes(manifest: dict[str, Any], paths: Paths) -> list[str]:
+    """Landing files that differ from the ones the export's build read (by path and SHA-256)."""
+    recorded = (manifest.get("landing") or {}).get("files")
+    if recorded is None:
+        return []
+    before = {entry["path"]: entry["sha256"] for entry in recorded}
+    after = {entry.path: entry.sha256 for entry in inventory(paths).inventory}
+    changed = [path for path in sorted(before.keys() & after.keys()) if before[path] != after[path]]
+    changed += [f"{path} (new)" for path in sorted(after.keys() - before.keys())]
+    changed += [f"{path} (gone)" for path in sorted(before.keys() - after.keys())]
+    if not changed:
+        return []
+    return [
+        f"the landing files differ from the ones the export was built from: "
+        f"{', '.join(changed[:10])}{' …' if len(changed) > 10 else ''}; the rebuild cannot "
+        "match unless they are restored"
+    ]
+
+
 def verify(
     task: str, version: str | None = None, paths: Paths | None = None, *, progress=print
 ) -> VerifyReport:
@@ -96,6 +116,7 @@ def verify(
             f"the export was built at commit {manifest['git']['commit']}, the code is now at "
             f"{commit}: check out that commit to rebuild exactly"
         )
+    report.warnings.extend(_landing_changes(manifest, paths))
     workdir = Path(tempfile.mkdtemp(prefix="trainset-verify-"))
     try:
         rebuild = Paths(

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .build import BuildRecord
+    from .landing import LandingFile, LandingReport
+    from .project import Paths
 
 PASSING = {"success", "pass", "warn"}
 
@@ -126,12 +131,12 @@ def require_gate(target_dir: Path, model_id: str) -> GateReport:
 class BuildCheck:
     """The newest build record and what the landing zone and the code look like now."""
 
-    record: Any
-    landing: Any
+    record: BuildRecord | None
+    landing: LandingReport | None
     problems: list[str] = field(default_factory=list)
 
 
-def _changed_files(before: list[dict[str, Any]], after: list[Any]) -> str:
+def _changed_files(before: list[dict[str, Any]], after: list[LandingFile]) -> str:
     old = {entry["path"]: (entry["size"], entry["sha256"]) for entry in before}
     new = {entry.path: (entry.size, entry.sha256) for entry in after}
     changes = [
@@ -143,7 +148,7 @@ def _changed_files(before: list[dict[str, Any]], after: list[Any]) -> str:
     return shown or "same files, different listing"
 
 
-def check_build(paths: Any) -> BuildCheck:
+def check_build(paths: Paths) -> BuildCheck:
     """One problem per reason the newest build does not vouch for what an export would read."""
     from . import build as records
     from .dbt import DbtError, read_artifact
@@ -200,7 +205,7 @@ def check_build(paths: Any) -> BuildCheck:
     return check
 
 
-def require_build(paths: Any) -> BuildCheck:
+def require_build(paths: Paths) -> BuildCheck:
     """Raise GateError, one line per reason, unless the newest build vouches for the data."""
     check = check_build(paths)
     if check.problems:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from orjson import loads
+
 from ..project import find_project_dir
 from .service import FeatureService
 from .store import OnlineStore, default_store_url, open_store
@@ -43,14 +45,22 @@ def get_features(
 ) -> dict[str, list[Any]]:
     """Feature values of `entities` from the current version of the online store."""
     service = _service(store)
-    body: dict[str, Any] = {"entities": entities, "full_feature_names": full_feature_names}
-    if features is not None:
-        body["features"] = features
-    if feature_service is not None:
-        body["feature_service"] = feature_service
-    response = service.get_online_features(body)
-    names = response["metadata"]["feature_names"]
-    return {name: result["values"] for name, result in zip(names, response["results"], strict=True)}
+    if not isinstance(full_feature_names, bool):
+        raise TypeError("full_feature_names must be True or False.")
+    _, ids = service.check_keys(service._last_info or service.store.current(), entities)
+    info, vectors = service.store.lookup(ids)
+    service._last_info = info
+    plan = service.plan(info, features, feature_service, full_feature_names)
+    result: dict[str, list[Any]] = {plan.names[0]: list(ids)}
+    if len(vectors) == 1:
+        row = loads(vectors[0]) if vectors[0] is not None else None
+        for name, position in zip(plan.names[1:], plan.positions, strict=True):
+            result[name] = [row[position] if row is not None else None]
+        return result
+    rows = [loads(vector) if vector is not None else None for vector in vectors]
+    for name, position in zip(plan.names[1:], plan.positions, strict=True):
+        result[name] = [row[position] if row is not None else None for row in rows]
+    return result
 
 
 def get_online_response(body: dict[str, Any], store: OnlineStore | str | None = None) -> dict:

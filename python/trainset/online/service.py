@@ -224,7 +224,8 @@ class FeatureService:
         max_age = self.max_age_hours(info)
         stale = max_age is not None and (now - info.as_of_epoch) > max_age * 3600.0
         stamp = _timestamp(info)
-        decoded = [orjson.loads(vector) if vector is not None else None for vector in vectors]
+        loads = orjson.loads
+        decoded = [loads(vector) if vector is not None else None for vector in vectors]
         results: list[dict[str, Any]] = [
             {
                 "values": list(ids),
@@ -232,23 +233,28 @@ class FeatureService:
                 "event_timestamps": [EPOCH] * count,
             }
         ]
-        for position in plan.positions:
-            values = []
-            statuses = []
-            stamps = []
-            for row in decoded:
-                if row is None:
-                    values.append(None)
-                    statuses.append(NOT_FOUND)
-                    stamps.append(EPOCH)
-                    continue
-                value = row[position]
-                values.append(value)
-                statuses.append(
-                    NULL_VALUE if value is None else (OUTSIDE_MAX_AGE if stale else PRESENT)
+        present = OUTSIDE_MAX_AGE if stale else PRESENT
+        if None not in decoded:
+            # Every entity found: transpose the vectors once, at C speed.
+            columns = list(zip(*decoded, strict=True)) if decoded else []
+            stamps = [stamp] * count
+            for position in plan.positions:
+                values = list(columns[position]) if columns else []
+                statuses = (
+                    [present] * count
+                    if None not in values
+                    else [present if value is not None else NULL_VALUE for value in values]
                 )
-                stamps.append(stamp)
-            results.append({"values": values, "statuses": statuses, "event_timestamps": stamps})
+                results.append({"values": values, "statuses": statuses, "event_timestamps": stamps})
+        else:
+            stamps = [stamp if row is not None else EPOCH for row in decoded]
+            for position in plan.positions:
+                values = [row[position] if row is not None else None for row in decoded]
+                statuses = [
+                    NOT_FOUND if row is None else (NULL_VALUE if value is None else present)
+                    for row, value in zip(decoded, values, strict=True)
+                ]
+                results.append({"values": values, "statuses": statuses, "event_timestamps": stamps})
         return {"metadata": {"feature_names": plan.names}, "results": results}
 
     def catalog(self) -> dict[str, Any]:

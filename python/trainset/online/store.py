@@ -132,6 +132,7 @@ class SQLiteStore(OnlineStore):
         self.url = f"sqlite:///{self.path}"
         self._local = threading.local()
         self._infos: dict[str, VersionInfo] = {}
+        self._single: tuple[str, VersionInfo, str] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -179,16 +180,26 @@ class SQLiteStore(OnlineStore):
         connection = self._connection()
         for attempt in range(3):
             try:
+                if len(keys) == 1 and self._single is not None:
+                    # One statement reads the pointer and the vector together; when the
+                    # pointer has moved, read again from the version it names.
+                    version, info, statement = self._single
+                    found = connection.execute(statement, (keys[0],)).fetchone()
+                    if found is not None and found[0] == version:
+                        return info, [found[1]]
                 row = connection.execute("select version from trainset_current").fetchone()
                 if row is None:
                     raise NotMaterializedError("The online store holds no version yet.")
                 info = self._info(connection, row[0])
                 table = f"vectors_{_check_version(info.version)}"
+                self._single = (
+                    info.version,
+                    info,
+                    f"select version, (select vector from {table} where entity_id = ?) "
+                    "from trainset_current",
+                )
                 if len(keys) == 1:
-                    found = connection.execute(
-                        f"select vector from {table} where entity_id = ?", (keys[0],)
-                    ).fetchone()
-                    return info, [found[0] if found else None]
+                    continue
                 vectors: dict[Any, bytes] = {}
                 for start in range(0, len(keys), LOOKUP_CHUNK):
                     chunk = keys[start : start + LOOKUP_CHUNK]
@@ -204,9 +215,10 @@ class SQLiteStore(OnlineStore):
                 # The table of a version two materializations old was dropped between reading
                 # the pointer and the vectors: read the pointer again.
                 if "no such table" in str(error) and attempt < 2:
+                    self._single = None
                     continue
                 raise StoreUnavailableError(f"{self.path}: {error}") from error
-        raise AssertionError("unreachable")
+        raise StoreUnavailableError(f"{self.path}: the current version kept moving; retry.")
 
     def ping(self) -> None:
         self._connection().execute("select 1").fetchone()

@@ -127,6 +127,7 @@ def test_full_feature_names_feature_service_and_metadata_flag(server, built, sto
         ({"entities": {"user_id": [1]}, "features": [f"{VIEW}:plan"]}, 422, "user_id"),
         ({"entities": {"customer_id": [1]}}, 400, "names no features"),
         ({"entities": {"customer_id": 1}, "features": [f"{VIEW}:plan"]}, 422, "list"),
+        ({"entities": {"customer_id": []}, "features": [f"{VIEW}:plan"]}, 422, "non-empty"),
         ({"features": [f"{VIEW}:plan"]}, 422, "entities"),
         ({"entities": {"customer_id": [1]}, "features": [f"{VIEW}:plan"], "x": 1}, 422, "x"),
         ([1, 2], 400, "JSON object"),

@@ -155,8 +155,8 @@ class FeatureService:
                 422,
             )
         key, ids = next(iter(entities.items()))
-        if not isinstance(ids, list):
-            raise RequestError(f"`entities.{key}` must be a list of ids.", 422)
+        if not isinstance(ids, list) or not ids:
+            raise RequestError(f"`entities.{key}` must be a non-empty list of ids.", 422)
         limit = self.max_entities(info)
         if len(ids) > limit:
             raise RequestError(

@@ -12,12 +12,17 @@
     Method: removing views can only split sessions, never join views across a gap of the full
     history, so each session ever visible is a subset of one "final" session of all views.
     Within a final session the visible subset changes only at the distinct load times of its
-    views (usually one per view). At each such moment the visible views of that final session
-    are sessionized again; each resulting session is a version known from that moment until
-    the next moment of its final session (superseded_at; null for the last). A session that
-    a later moment leaves unchanged keeps one row, from its first moment to the moment that
-    changes it. Cost: O(sum over final sessions of views x moments), linear while sessions
-    are short or their views arrive together.
+    views (moments; usually one per view). Each moment gives versions known from that moment
+    until the next moment of the final session (superseded_at; null for the last):
+    - a final session spanning at most gap_minutes, or whose views were loaded in their
+      order, is one session at every moment (any subset of the first kind, any prefix of the
+      second is connected), so its version at a moment is everything loaded so far: running
+      aggregates in load order, one window pass, linear;
+    - any other can fall apart while views are missing: at each moment its visible views
+      are sessionized again, O(views x moments) for that final session; a session a later
+      moment leaves unchanged keeps one row, from its first moment to the moment that
+      changes it.
+    Ties in event_at are ordered by event_id; ties in known_at form one moment.
 
     page_views: relation or CTE with customer_id, event_id, event_at, known_at and page.
     gap_minutes: the inactivity in minutes that ends a session.
@@ -27,7 +32,19 @@
 {%- endmacro %}
 
 
+{# Portable: the first visible view of a growing session is found by its position, joined back. #}
 {% macro default__web_session_versions(page_views, gap_minutes) -%}
+    {{ trainset._web_session_versions(page_views, gap_minutes, first_by_arg_min=false) }}
+{%- endmacro %}
+
+
+{# DuckDB: arg_min finds the first visible view in the same window pass, without the join. #}
+{% macro duckdb__web_session_versions(page_views, gap_minutes) -%}
+    {{ trainset._web_session_versions(page_views, gap_minutes, first_by_arg_min=true) }}
+{%- endmacro %}
+
+
+{% macro _web_session_versions(page_views, gap_minutes, first_by_arg_min) -%}
     {%- set gap = "interval '" ~ (gap_minutes | int) ~ " minutes'" %}
     with
 
@@ -44,11 +61,13 @@
     final_breaks as (
         select
             *,
+            row_number() over customer_order as view_position,
             case
                 when lag(event_at) over customer_order is null then 1
                 when event_at > lag(event_at) over customer_order + {{ gap }} then 1
                 else 0
-            end as starts_final_session
+            end as starts_final_session,
+            coalesce(known_at < lag(known_at) over customer_order, false) as is_loaded_before_previous
         from session_views
         window customer_order as (partition by customer_id order by event_at, event_id)
     ),
@@ -58,47 +77,112 @@
             *,
             sum(starts_final_session) over (
                 partition by customer_id
-                order by event_at, event_id
+                order by view_position
                 rows between unbounded preceding and current row
             ) as final_session
         from final_breaks
     ),
 
-    moment_times as (
-        select distinct
+    {#- Per view, in load order within its final session: what its final session holds once
+        this view and every view loaded before it are visible. The last view of each load
+        time closes a moment; the next load time supersedes it. #}
+    loaded_so_far as (
+        select
             customer_id,
             final_session,
-            known_at as moment_at
+            known_at,
+            lead(known_at) over load_order as next_known_at,
+            count(*) over running as page_view_count,
+            min(event_at) over running as session_started_at,
+            max(event_at) over running as effective_at,
+            bool_or(is_checkout) over running as has_checkout,
+            {%- if first_by_arg_min %}
+            arg_min(event_id, view_position) over running as first_event_id,
+            {%- else %}
+            min(view_position) over running as first_position,
+            {%- endif %}
+            max(event_at) over whole_session <= min(event_at) over whole_session + {{ gap }}
+            or not bool_or(
+                starts_final_session = 0 and is_loaded_before_previous
+            ) over whole_session as is_single
         from final_sessions
+        window
+            load_order as (
+                partition by customer_id, final_session
+                order by known_at, view_position
+            ),
+            running as (
+                partition by customer_id, final_session
+                order by known_at, view_position
+                rows between unbounded preceding and current row
+            ),
+            whole_session as (partition by customer_id, final_session)
     ),
 
     moments as (
         select
+            *,
+            next_known_at as superseded_at
+        from loaded_so_far
+        where next_known_at is null or next_known_at > known_at
+    ),
+
+    {#- A final session is one session at every moment when it spans at most the gap (any
+        subset of it is then one session) or when its views were loaded in their order (the
+        visible views are then a prefix of it): each moment's version is everything loaded so
+        far. #}
+    short_versions as (
+        select
+            moments.customer_id,
+            {%- if first_by_arg_min %}
+            moments.first_event_id,
+            {%- else %}
+            first_views.event_id as first_event_id,
+            {%- endif %}
+            moments.session_started_at,
+            moments.effective_at,
+            moments.page_view_count,
+            moments.has_checkout,
+            moments.known_at,
+            moments.superseded_at
+        from moments
+        {%- if not first_by_arg_min %}
+        inner join final_sessions as first_views
+            on
+                moments.customer_id = first_views.customer_id
+                and moments.first_position = first_views.view_position
+        {%- endif %}
+        where moments.is_single
+    ),
+
+    {#- Any other final session can fall apart while some of its views are missing: at each
+        of its moments its visible views are sessionized again. #}
+    long_moments as (
+        select
             customer_id,
             final_session,
-            moment_at,
-            lead(moment_at) over (
-                partition by customer_id, final_session
-                order by moment_at
-            ) as next_moment_at
-        from moment_times
+            known_at as moment_at,
+            superseded_at as next_moment_at
+        from moments
+        where not is_single
     ),
 
     visible_views as (
         select
-            moments.moment_at,
-            moments.next_moment_at,
+            long_moments.moment_at,
+            long_moments.next_moment_at,
             final_sessions.customer_id,
             final_sessions.final_session,
             final_sessions.event_id,
             final_sessions.event_at,
+            final_sessions.view_position,
             final_sessions.is_checkout
-        from moments
+        from long_moments
         inner join final_sessions
             on
-                moments.customer_id = final_sessions.customer_id
-                and moments.final_session = final_sessions.final_session
-                and final_sessions.known_at <= moments.moment_at
+                long_moments.customer_id = final_sessions.customer_id
+                and long_moments.final_session = final_sessions.final_session
+                and final_sessions.known_at <= long_moments.moment_at
     ),
 
     visible_breaks as (
@@ -112,7 +196,7 @@
         from visible_views
         window visible_order as (
             partition by customer_id, final_session, moment_at
-            order by event_at, event_id
+            order by view_position
         )
     ),
 
@@ -121,13 +205,13 @@
             *,
             sum(starts_session) over (
                 partition by customer_id, final_session, moment_at
-                order by event_at, event_id
+                order by view_position
                 rows between unbounded preceding and current row
             ) as session_number
         from visible_breaks
     ),
 
-    versions as (
+    long_sessions as (
         select
             customer_id,
             moment_at,
@@ -143,7 +227,7 @@
 
     {#- The views of a session only grow from one moment to the next, so one session kept by
         consecutive moments has the same first view, last view and view count throughout. #}
-    merged_versions as (
+    long_versions as (
         select
             customer_id,
             first_event_id,
@@ -155,7 +239,7 @@
             case
                 when count(next_moment_at) = count(*) then max(next_moment_at)
             end as superseded_at
-        from versions
+        from long_sessions
         group by
             customer_id,
             first_event_id,
@@ -163,6 +247,12 @@
             effective_at,
             page_view_count,
             has_checkout
+    ),
+
+    named_versions as (
+        select * from short_versions
+        union all
+        select * from long_versions
     ),
 
     session_versions as (
@@ -177,7 +267,7 @@
             cast(extract(epoch from effective_at - session_started_at) as double precision)
                 as session_duration_seconds,
             has_checkout
-        from merged_versions
+        from named_versions
     )
 
     select * from session_versions

@@ -30,8 +30,12 @@ AGGREGATIONS = [
     {"column": "session_id", "functions": ["count"], "name": "sessions_count"},
     {"column": "page_view_count", "functions": ["sum"], "name": "page_views_sum"},
 ]
-CALLS = {
+IMPLEMENTATIONS = {
     "versions": "{{ trainset.web_session_versions('page_views', 30) }}",
+    "versions_default": "{{ trainset.default__web_session_versions('page_views', 30) }}",
+}
+CALLS = {
+    **IMPLEMENTATIONS,
     "windows": (
         "{{ trainset.window_aggregates(spine='spine', events='session_versions', "
         f"aggregations={AGGREGATIONS!r}, windows={list(WINDOWS)!r}, "
@@ -50,7 +54,8 @@ def compiled(tmp_path_factory) -> dict[str, str]:
 
 
 def test_the_harness_compiles_the_calls(compiled):
-    assert "page_views" in compiled["versions"]
+    assert "arg_min" in compiled["versions"]
+    assert "arg_min" not in compiled["versions_default"]
     assert "session_versions" in compiled["windows"]
 
 
@@ -122,22 +127,29 @@ def run_windows(connection, sql: str, spine: list[tuple[int, datetime]]) -> list
 
 def check_case(compiled, views: list[View], cutoffs: list[datetime]) -> None:
     """Versions and window aggregates at every cutoff equal the brute-force reference."""
+    for implementation in IMPLEMENTATIONS:
+        check_implementation(compiled, implementation, views, cutoffs)
+
+
+def check_implementation(
+    compiled, implementation: str, views: list[View], cutoffs: list[datetime]
+) -> None:
     connection = connect_duckdb()
     try:
-        versions = run_versions(connection, compiled["versions"], views)
+        versions = run_versions(connection, compiled[implementation], views)
         grain = [(row[0], row[1], row[3]) for row in versions]
         assert len(grain) == len(set(grain)), "(customer_id, session_id, known_at) repeats"
         for row in versions:
             assert row[4] is None or row[4] > row[3], f"superseded_at <= known_at: {row}"
         for cutoff_at in cutoffs:
             expected = as_tuples(sessions_at(views, cutoff_at, GAP))
-            assert visible(versions, cutoff_at) == expected, cutoff_at
+            assert visible(versions, cutoff_at) == expected, (implementation, cutoff_at)
         customers = sorted({view.customer_id for view in views} | {99})
         spine = [(customer, cutoff_at) for customer in customers for cutoff_at in cutoffs]
         for customer, cutoff_at, *values in run_windows(connection, compiled["windows"], spine):
             reference = session_windows(views, customer, cutoff_at, GAP, WINDOWS)
             expected = [reference[name] for days in WINDOWS for name in names_of(days)]
-            assert values == expected, (customer, cutoff_at)
+            assert values == expected, (implementation, customer, cutoff_at)
     finally:
         connection.close()
 

@@ -3,9 +3,7 @@
 with
 
 reconciliation as (
-    {{ trainset.staging_reconciliation(
-        ['customers', 'customer_changes', 'products', 'orders', 'order_items', 'web_events', 'refunds']
-    ) }}
+    {{ trainset.staging_reconciliation(var('shop_tables')) }}
 )
 
 select *

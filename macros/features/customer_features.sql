@@ -49,7 +49,7 @@ with_order_windows as (
         aggregations=[
             {'column': 'completed_order_id', 'functions': ['count'], 'name': 'orders'},
             {
-                'column': 'cast(completed_amount as decimal(18, 2))',
+                'column': 'completed_amount',
                 'functions': ['sum', 'mean'],
                 'name': 'spend',
             },

@@ -1,11 +1,25 @@
 {#
-    Parse an ISO 8601 string into a UTC timestamp without time zone.
+    Parse an ISO 8601 string into a UTC timestamp without time zone, one string at a time and
+    without any session time zone involved.
 
-    Offsets are honoured ('…+02:00' becomes the same instant in UTC), strings without an offset
-    are taken as UTC, and a string that cannot be parsed becomes null (staging sends those rows
-    to quarantine). A plain cast to `timestamp` would silently drop the offset, so the string is
-    read as `timestamptz` first and then converted.
+    Accepted shapes (after trimming; date and time separated by 'T' or a space; seconds and a
+    fraction optional):
+    - naive `2025-03-01 10:00:00`: taken as UTC, read as a plain `timestamp`;
+    - `…Z`: UTC;
+    - an offset `…+02:00`, `…-0530`, `…+02`: the offset is subtracted arithmetically;
+    - a named zone `2025-03-01 10:00:00 Europe/Berlin`: the zone name is split off and the
+      local time converted with `timezone(zone, local)`; a name the engine does not know gives
+      null;
+    - `infinity`, `+infinity`, `-infinity`: the infinite timestamps, so the plausible-range
+      check quarantines them as `implausible_timestamp` instead of letting them reach a model.
+    Anything else is null, which staging quarantines as `unparseable_timestamp`.
+
+    Strings are never cast to `timestamptz`: DuckDB's timestamptz parser remembers a named
+    zone it met earlier in a batch and reads later naive strings in it, and a plain cast to
+    `timestamp` would drop an offset silently. The portable `default__` reads the string as a
+    timestamptz and converts it to UTC (the engine's own parser).
 #}
+
 {% macro parse_utc_timestamp(column) -%}
     {{ return(adapter.dispatch('parse_utc_timestamp', 'trainset')(column)) }}
 {%- endmacro %}
@@ -15,7 +29,42 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_utc_timestamp(column) -%}
-    timezone('UTC', try_cast({{ column }} as timestamptz))
+    {%- set naive = '(\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?)?)' -%}
+    {%- set text = 'trim(' ~ column ~ ')' -%}
+    {%- set local = "try_cast(replace(regexp_extract(" ~ text ~ ", '^" ~ naive ~ "', 1), 'T', ' ') as timestamp)" -%}
+    (case
+        when lower({{ text }}) in ('infinity', '+infinity') then cast('infinity' as timestamp)
+        when lower({{ text }}) = '-infinity' then cast('-infinity' as timestamp)
+        when regexp_full_match({{ text }}, '{{ naive }}(?:Z|z)?') then {{ local }}
+        when regexp_full_match({{ text }}, '{{ naive }} ?[+-]\d{2}(?::?\d{2})?')
+            then {{ local }} - to_minutes(
+                (case when regexp_extract({{ text }}, '([+-])\d{2}(?::?\d{2})?$', 1) = '-' then -1 else 1 end)
+                * (
+                    cast(regexp_extract({{ text }}, '[+-](\d{2})(?::?\d{2})?$', 1) as integer) * 60
+                    + coalesce(try_cast(regexp_extract({{ text }}, '[+-]\d{2}:?(\d{2})$', 1) as integer), 0)
+                )
+            )
+        when
+            regexp_full_match({{ text }}, '{{ naive }} +[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*')
+            and regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)
+            in (select time_zones.name from pg_timezone_names() as time_zones)
+            then timezone(
+                'UTC',
+                timezone(regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1), {{ local }})
+            )
+    end)
+{%- endmacro %}
+
+
+{#
+    True when a parsed UTC timestamp lies outside `var('plausible_timestamp_range')` (an
+    infinite timestamp included). Staging quarantines such rows as `implausible_timestamp`: a
+    year-1900 order would otherwise move the first training cutoff years back.
+#}
+{% macro is_implausible_timestamp(column) -%}
+    {%- set bounds = var('plausible_timestamp_range') -%}
+    ({{ column }} < cast('{{ bounds["earliest"] }}' as timestamp)
+        or {{ column }} > cast('{{ bounds["latest"] }}' as timestamp))
 {%- endmacro %}
 
 

@@ -1,7 +1,101 @@
 {#
+    Duplicates and conflicts among the rows of a staging base that passed the row checks.
+
+    Emits two CTEs (`duplicates_ranked`, then `classified`) reading `checked_relation`, which
+    must have `loaded_at` and `row_quarantine_reason` (the first failed row check, null when
+    the row passed). A row's payload is its business content: `payload_columns`, never the
+    load time. Rules, applied per key to the rows that passed the row checks:
+    - the same payload arriving again (in the same load or a later one) is a duplicate: the
+      first copy is staged with the earliest load time (`duplicate_rank` = 1, its `loaded_at`
+      becomes `known_at`), later copies are collapsed (`duplicate_rank` > 1);
+    - two or more different payloads first seen in the same load conflict: no earlier row
+      tells which is right, so every copy of each is quarantined as `conflicting_duplicate`;
+    - not versioned: a payload first seen after the key's first payload conflicts with it;
+      the earlier-known row stays staged and the later one is quarantined;
+    - versioned (orders): a payload first seen in a later load is a correction, staged as a
+      new version. A payload seen before is a re-delivery and collapsed, so returning to an
+      earlier payload is not a new version.
+    `classified` adds `duplicate_rank`, `has_conflicting_duplicate` and `quarantine_reason`
+    (the row check's reason, else `conflicting_duplicate`, else null).
+
+    checked_relation: name of the CTE with the row checks.
+    key_columns: the record's key (for products the key and the effective time).
+    payload_columns: the raw business columns compared between copies.
+    versioned: true when a later different payload is a new version, not a conflict.
+#}
+{% macro classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+{%- set keys = key_columns | join(', ') -%}
+{%- set payload = payload_columns | join(', ') -%}
+duplicates_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by row_quarantine_reason is null, {{ keys }}, {{ payload }}
+            order by loaded_at
+        ) as duplicate_rank,
+        min(loaded_at) over (
+            partition by row_quarantine_reason is null, {{ keys }}, {{ payload }}
+        ) as payload_first_loaded_at
+    from {{ checked_relation }}
+),
+
+duplicates_counted as (
+    select
+        *,
+        -- distinct payloads first seen in this payload's first load (a portable
+        -- count distinct over a window: ascending plus descending dense rank, minus one)
+        dense_rank() over (
+            partition by row_quarantine_reason is null, {{ keys }}, payload_first_loaded_at
+            order by
+                {%- for column in payload_columns %}
+                {{ column }} asc nulls first{{ ',' if not loop.last }}
+                {%- endfor %}
+        )
+        + dense_rank() over (
+            partition by row_quarantine_reason is null, {{ keys }}, payload_first_loaded_at
+            order by
+                {%- for column in payload_columns %}
+                {{ column }} desc nulls last{{ ',' if not loop.last }}
+                {%- endfor %}
+        )
+        - 1 as payloads_first_seen_together,
+        min(payload_first_loaded_at) over (
+            partition by row_quarantine_reason is null, {{ keys }}
+        ) as key_first_loaded_at
+    from duplicates_ranked
+),
+
+classified as (
+    select
+        *,
+        row_quarantine_reason is null
+        and (
+            payloads_first_seen_together > 1
+            {%- if not versioned %}
+            or payload_first_loaded_at > key_first_loaded_at
+            {%- endif %}
+        ) as has_conflicting_duplicate,
+        coalesce(
+            row_quarantine_reason,
+            case
+                when
+                    payloads_first_seen_together > 1
+                    {%- if not versioned %}
+                    or payload_first_loaded_at > key_first_loaded_at
+                    {%- endif %}
+                    then 'conflicting_duplicate'
+            end
+        ) as quarantine_reason
+    from duplicates_counted
+)
+{%- endmacro %}
+
+
+{#
     The rows of a checked staging base that failed validity: one shape for every source, so the
     quarantine summary can union them. Keeps the reason, the load time, the record's key as text
-    and the raw values of the listed columns (as text, so every quarantine has the same columns).
+    and the raw values of the listed columns exactly as landed (as text, so every quarantine has
+    the same columns).
 
     base_relation: the `base_<source>__<table>` model holding `quarantine_reason`.
     source_table: the raw table's name, stored in `source_table`.

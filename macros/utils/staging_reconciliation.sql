@@ -1,5 +1,5 @@
 {#
-    Per raw table: rows in the landing files, rows staged, exact duplicates collapsed and rows
+    Per raw table: rows in the landing files, rows staged, duplicates collapsed and rows
     quarantined. Every raw row must be in exactly one of the three (the reconciliation test).
 #}
 {% macro staging_reconciliation(tables) -%}

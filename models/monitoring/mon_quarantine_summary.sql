@@ -1,4 +1,4 @@
-{%- set tables = ['customers', 'customer_changes', 'products', 'orders', 'order_items', 'web_events', 'refunds'] -%}
+{%- set tables = var('shop_tables') -%}
 
 with
 

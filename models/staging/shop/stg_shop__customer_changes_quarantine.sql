@@ -5,9 +5,9 @@
     raw_columns=[
         'change_id',
         'customer_id',
-        'plan',
-        'segment',
-        'country',
+        'plan_raw',
+        'segment_raw',
+        'country_raw',
         'changed_at_raw',
     ],
 ) }}

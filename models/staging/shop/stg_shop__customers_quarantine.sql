@@ -7,8 +7,8 @@
         'email',
         'signup_at_raw',
         'updated_at_raw',
-        'plan',
-        'segment',
-        'country',
+        'plan_raw',
+        'segment_raw',
+        'country_raw',
     ],
 ) }}

@@ -11,7 +11,7 @@ valid as (
         product_id,
         quantity,
         unit_price,
-        quantity * unit_price as item_amount,
+        cast(quantity * unit_price as decimal(18, 2)) as item_amount,
         loaded_at
     from checked
     where

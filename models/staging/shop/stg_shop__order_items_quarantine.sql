@@ -7,6 +7,6 @@
         'order_id',
         'product_id',
         'quantity',
-        'unit_price',
+        'unit_price_raw',
     ],
 ) }}

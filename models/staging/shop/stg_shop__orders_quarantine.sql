@@ -6,7 +6,7 @@
         'order_id',
         'customer_id',
         'ordered_at_raw',
-        'order_status',
-        'order_amount',
+        'order_status_raw',
+        'order_amount_raw',
     ],
 ) }}

@@ -5,8 +5,8 @@
     raw_columns=[
         'product_id',
         'product_name',
-        'product_category',
-        'unit_price',
+        'category_raw',
+        'unit_price_raw',
         'updated_at_raw',
     ],
 ) }}

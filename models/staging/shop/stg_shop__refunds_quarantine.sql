@@ -6,6 +6,6 @@
         'refund_id',
         'order_id',
         'refunded_at_raw',
-        'refund_amount',
+        'refund_amount_raw',
     ],
 ) }}

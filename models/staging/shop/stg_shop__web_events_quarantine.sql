@@ -6,6 +6,6 @@
         'event_id',
         'customer_id',
         'event_at_raw',
-        'page',
+        'page_raw',
     ],
 ) }}

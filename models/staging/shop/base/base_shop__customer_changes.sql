@@ -9,37 +9,35 @@ customers as (
     where quarantine_reason is null
 ),
 
+plans as (
+    select * from {{ ref('plans') }}
+),
+
+segments as (
+    select * from {{ ref('segments') }}
+),
+
+countries as (
+    select * from {{ ref('countries') }}
+),
+
 typed as (
     select
         source.change_id,
         source.customer_id,
+        source.plan as plan_raw,
         lower(trim(source.plan)) as plan,
+        source.segment as segment_raw,
         lower(trim(source.segment)) as segment,
+        source.country as country_raw,
         upper(trim(source.country)) as country,
         source.changed_at as changed_at_raw,
         {{ trainset.parse_utc_timestamp('source.changed_at') }} as changed_at,
-        {{ trainset.to_utc('source._loaded_at') }} as loaded_at
-    from source
-),
-
-flagged as (
-    select
-        typed.*,
-        row_number() over (
-            partition by
-                typed.change_id, typed.customer_id, typed.plan, typed.segment, typed.country,
-                typed.changed_at_raw, typed.loaded_at
-            order by typed.loaded_at
-        ) as duplicate_rank,
-        count(*) over (partition by typed.change_id) > count(*) over (
-            partition by
-                typed.change_id, typed.customer_id, typed.plan, typed.segment, typed.country,
-                typed.changed_at_raw, typed.loaded_at
-        ) as has_conflicting_duplicate,
+        {{ trainset.to_utc('source._loaded_at') }} as loaded_at,
         customers.customer_id is not null as has_known_customer
-    from typed
+    from source
     left join customers
-        on typed.customer_id = customers.customer_id
+        on source.customer_id = customers.customer_id
 ),
 
 checked as (
@@ -47,17 +45,29 @@ checked as (
         *,
         case
             when change_id is null then 'null_change_id'
-            when has_conflicting_duplicate then 'conflicting_duplicate'
+            when loaded_at is null then 'null_loaded_at'
             when customer_id is null then 'null_customer_id'
             when changed_at_raw is null then 'null_timestamp'
             when changed_at is null then 'unparseable_timestamp'
+            when
+                {{ trainset.is_implausible_timestamp('changed_at') }}
+                or {{ trainset.is_implausible_timestamp('loaded_at') }}
+                then 'implausible_timestamp'
             when changed_at > loaded_at + interval '1 hour' then 'future_timestamp'
-            when plan not in ('free', 'basic', 'pro') or plan is null then 'invalid_plan'
-            when segment not in ('consumer', 'smb', 'enterprise') or segment is null
+            when plan is null or plan not in (select plans.plan from plans) then 'invalid_plan'
+            when segment is null or segment not in (select segments.segment from segments)
                 then 'invalid_segment'
+            when country is null or country not in (select countries.country_code from countries)
+                then 'unknown_country'
             when not has_known_customer then 'unknown_customer'
-        end as quarantine_reason
-    from flagged
-)
+        end as row_quarantine_reason
+    from typed
+),
 
-select * from checked
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['change_id'],
+    payload_columns=['customer_id', 'plan_raw', 'segment_raw', 'country_raw', 'changed_at_raw'],
+) }}
+
+select * from classified

@@ -4,14 +4,29 @@ source as (
     select * from {{ source('shop', 'customers') }}
 ),
 
+plans as (
+    select * from {{ ref('plans') }}
+),
+
+segments as (
+    select * from {{ ref('segments') }}
+),
+
+countries as (
+    select * from {{ ref('countries') }}
+),
+
 typed as (
     select
         customer_id,
         email,
         signup_at as signup_at_raw,
         {{ trainset.parse_utc_timestamp('signup_at') }} as signup_at,
+        plan as plan_raw,
         lower(trim(plan)) as plan,
+        segment as segment_raw,
         lower(trim(segment)) as segment,
+        country as country_raw,
         upper(trim(country)) as country,
         updated_at as updated_at_raw,
         {{ trainset.parse_utc_timestamp('updated_at') }} as updated_at,
@@ -19,35 +34,35 @@ typed as (
     from source
 ),
 
-flagged as (
-    select
-        *,
-        row_number() over (
-            partition by
-                customer_id, email, signup_at_raw, plan, segment, country, updated_at_raw, loaded_at
-            order by loaded_at
-        ) as duplicate_rank,
-        count(*) over (partition by customer_id) > count(*) over (
-            partition by
-                customer_id, email, signup_at_raw, plan, segment, country, updated_at_raw, loaded_at
-        ) as has_conflicting_duplicate
-    from typed
-),
-
 checked as (
     select
         *,
         case
             when customer_id is null then 'null_customer_id'
-            when has_conflicting_duplicate then 'conflicting_duplicate'
+            when loaded_at is null then 'null_loaded_at'
             when signup_at_raw is null or updated_at_raw is null then 'null_timestamp'
             when signup_at is null or updated_at is null then 'unparseable_timestamp'
+            when
+                {{ trainset.is_implausible_timestamp('signup_at') }}
+                or {{ trainset.is_implausible_timestamp('updated_at') }}
+                or {{ trainset.is_implausible_timestamp('loaded_at') }}
+                then 'implausible_timestamp'
             when signup_at > loaded_at + interval '1 hour' then 'future_timestamp'
-            when plan not in ('free', 'basic', 'pro') or plan is null then 'invalid_plan'
-            when segment not in ('consumer', 'smb', 'enterprise') or segment is null
+            when plan is null or plan not in (select plans.plan from plans) then 'invalid_plan'
+            when segment is null or segment not in (select segments.segment from segments)
                 then 'invalid_segment'
-        end as quarantine_reason
-    from flagged
-)
+            when country is null or country not in (select countries.country_code from countries)
+                then 'unknown_country'
+        end as row_quarantine_reason
+    from typed
+),
 
-select * from checked
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['customer_id'],
+    payload_columns=[
+        'email', 'signup_at_raw', 'plan_raw', 'segment_raw', 'country_raw', 'updated_at_raw',
+    ],
+) }}
+
+select * from classified

@@ -24,33 +24,17 @@ typed as (
         source.order_id,
         source.product_id,
         source.quantity,
-        source.unit_price,
-        {{ trainset.to_utc('source._loaded_at') }} as loaded_at
-    from source
-),
-
-flagged as (
-    select
-        typed.*,
-        row_number() over (
-            partition by
-                typed.order_item_id, typed.order_id, typed.product_id, typed.quantity,
-                typed.unit_price, typed.loaded_at
-            order by typed.loaded_at
-        ) as duplicate_rank,
-        count(*) over (partition by typed.order_item_id) > count(*) over (
-            partition by
-                typed.order_item_id, typed.order_id, typed.product_id, typed.quantity,
-                typed.unit_price, typed.loaded_at
-        ) as has_conflicting_duplicate,
+        source.unit_price as unit_price_raw,
+        {{ trainset.to_money('source.unit_price') }} as unit_price,
+        {{ trainset.to_utc('source._loaded_at') }} as loaded_at,
         orders.order_id is not null as has_known_order,
         coalesce(orders.has_valid_version, false) as has_valid_order,
         products.product_id is not null as has_known_product
-    from typed
+    from source
     left join orders
-        on typed.order_id = orders.order_id
+        on source.order_id = orders.order_id
     left join products
-        on typed.product_id = products.product_id
+        on source.product_id = products.product_id
 ),
 
 checked as (
@@ -58,16 +42,28 @@ checked as (
         *,
         case
             when order_item_id is null then 'null_order_item_id'
-            when has_conflicting_duplicate then 'conflicting_duplicate'
+            when loaded_at is null then 'null_loaded_at'
+            when {{ trainset.is_implausible_timestamp('loaded_at') }} then 'implausible_timestamp'
             when order_id is null then 'null_order_id'
             when product_id is null then 'null_product_id'
-            when quantity is null or unit_price is null then 'null_amount'
-            when quantity <= 0 or unit_price < 0 then 'negative_amount'
+            when quantity is null or unit_price_raw is null then 'null_amount'
+            when {{ trainset.is_non_finite('unit_price_raw') }} then 'non_finite_number'
+            when quantity <= 0 or unit_price_raw < 0 then 'negative_amount'
+            when
+                unit_price is null
+                or quantity * unit_price > {{ var('max_order_amount') }}
+                then 'absurd_amount'
             when not has_known_order then 'unknown_order'
             when not has_valid_order then 'quarantined_order'
             when not has_known_product then 'unknown_product'
-        end as quarantine_reason
-    from flagged
-)
+        end as row_quarantine_reason
+    from typed
+),
 
-select * from checked
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['order_item_id'],
+    payload_columns=['order_id', 'product_id', 'quantity', 'unit_price_raw'],
+) }}
+
+select * from classified

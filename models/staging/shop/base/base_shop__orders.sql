@@ -9,44 +9,25 @@ customers as (
     where quarantine_reason is null
 ),
 
+order_statuses as (
+    select * from {{ ref('order_statuses') }}
+),
+
 typed as (
     select
         source.order_id,
         source.customer_id,
         source.ordered_at as ordered_at_raw,
         {{ trainset.parse_utc_timestamp('source.ordered_at') }} as ordered_at,
+        source.status as order_status_raw,
         lower(trim(source.status)) as order_status,
-        source.amount as order_amount,
-        {{ trainset.to_utc('source._loaded_at') }} as loaded_at
-    from source
-),
-
-flagged as (
-    select
-        typed.*,
-        row_number() over (
-            partition by
-                typed.order_id, typed.customer_id, typed.ordered_at_raw,
-                typed.order_status, typed.order_amount, typed.loaded_at
-            order by typed.loaded_at
-        ) as duplicate_rank,
-        (
-            count(*) over (partition by typed.order_id, typed.loaded_at) > 1
-            and (
-                min(typed.order_amount) over (partition by typed.order_id, typed.loaded_at)
-                <> max(typed.order_amount) over (partition by typed.order_id, typed.loaded_at)
-                or min(typed.order_status) over (partition by typed.order_id, typed.loaded_at)
-                <> max(typed.order_status) over (partition by typed.order_id, typed.loaded_at)
-                or min(typed.customer_id) over (partition by typed.order_id, typed.loaded_at)
-                <> max(typed.customer_id) over (partition by typed.order_id, typed.loaded_at)
-                or min(typed.ordered_at_raw) over (partition by typed.order_id, typed.loaded_at)
-                <> max(typed.ordered_at_raw) over (partition by typed.order_id, typed.loaded_at)
-            )
-        ) as has_conflicting_duplicate,
+        source.amount as order_amount_raw,
+        {{ trainset.to_money('source.amount') }} as order_amount,
+        {{ trainset.to_utc('source._loaded_at') }} as loaded_at,
         customers.customer_id is not null as has_known_customer
-    from typed
+    from source
     left join customers
-        on typed.customer_id = customers.customer_id
+        on source.customer_id = customers.customer_id
 ),
 
 checked as (
@@ -54,20 +35,34 @@ checked as (
         *,
         case
             when order_id is null then 'null_order_id'
-            when has_conflicting_duplicate then 'conflicting_duplicate'
+            when loaded_at is null then 'null_loaded_at'
             when customer_id is null then 'null_customer_id'
             when ordered_at_raw is null then 'null_timestamp'
             when ordered_at is null then 'unparseable_timestamp'
+            when
+                {{ trainset.is_implausible_timestamp('ordered_at') }}
+                or {{ trainset.is_implausible_timestamp('loaded_at') }}
+                then 'implausible_timestamp'
             when ordered_at > loaded_at + interval '1 hour' then 'future_timestamp'
             when
-                order_status not in ('placed', 'completed', 'cancelled', 'returned')
-                or order_status is null then 'invalid_status'
-            when order_amount is null then 'null_amount'
-            when order_amount < 0 then 'negative_amount'
-            when order_amount > {{ var('max_order_amount') }} then 'absurd_amount'
+                order_status is null
+                or order_status not in (select order_statuses.order_status from order_statuses)
+                then 'invalid_status'
+            when order_amount_raw is null then 'null_amount'
+            when {{ trainset.is_non_finite('order_amount_raw') }} then 'non_finite_number'
+            when order_amount_raw < 0 then 'negative_amount'
+            when order_amount is null or order_amount > {{ var('max_order_amount') }}
+                then 'absurd_amount'
             when not has_known_customer then 'unknown_customer'
-        end as quarantine_reason
-    from flagged
-)
+        end as row_quarantine_reason
+    from typed
+),
 
-select * from checked
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['order_id'],
+    payload_columns=['customer_id', 'ordered_at_raw', 'order_status_raw', 'order_amount_raw'],
+    versioned=true,
+) }}
+
+select * from classified

@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pit_harness import start_postgres
 from session_reference import Session, View, session_windows, sessions_at
+from trainset.compile import compile_macro_calls
 from trainset.project import connect_duckdb
 
 GAP = timedelta(minutes=30)
@@ -46,8 +48,6 @@ CALLS = {
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> dict[str, str]:
-    from trainset.compile import compile_macro_calls
-
     return compile_macro_calls(
         CALLS, tmp_path_factory.mktemp("sessions"), macro_folders=("point_in_time", "features")
     )
@@ -62,22 +62,32 @@ def test_the_harness_compiles_the_calls(compiled):
 # ---- running the macros -------------------------------------------------------------------
 
 
-def run_versions(connection, sql: str, views: list[View]) -> list[tuple]:
-    connection.execute(
-        "create or replace table page_views (customer_id bigint, event_id bigint, "
-        "event_at timestamp, known_at timestamp, page varchar)"
+def replace_table(cursor, name: str, columns: str, rows: list[tuple], mark: str) -> None:
+    cursor.execute(f"drop table if exists {name}")
+    cursor.execute(f"create table {name} ({columns})")
+    if rows:
+        marks = ", ".join([mark] * len(rows[0]))
+        cursor.executemany(f"insert into {name} values ({marks})", rows)
+
+
+def run_versions(cursor, sql: str, views: list[View], mark: str = "?") -> list[tuple]:
+    """The macro's rows on `views`, left in the table session_versions. `mark`: the driver's
+    parameter placeholder."""
+    replace_table(
+        cursor,
+        "page_views",
+        "customer_id bigint, event_id bigint, event_at timestamp, known_at timestamp, page varchar",
+        [(v.customer_id, v.event_id, v.event_at, v.known_at, v.page) for v in views],
+        mark,
     )
-    if views:
-        connection.executemany(
-            "insert into page_views values (?, ?, ?, ?, ?)",
-            [(v.customer_id, v.event_id, v.event_at, v.known_at, v.page) for v in views],
-        )
-    connection.execute(f"create or replace table session_versions as {sql}")
-    return connection.sql(
+    cursor.execute("drop table if exists session_versions")
+    cursor.execute(f"create table session_versions as {sql}")
+    cursor.execute(
         "select customer_id, session_id, effective_at, known_at, superseded_at, "
         "session_started_at, page_view_count, session_duration_seconds, has_checkout "
         "from session_versions"
-    ).fetchall()
+    )
+    return [tuple(row) for row in cursor.fetchall()]
 
 
 def visible(versions: list[tuple], cutoff_at: datetime) -> list[tuple]:
@@ -114,15 +124,17 @@ def as_tuples(sessions: list[Session]) -> list[tuple]:
     )
 
 
-def run_windows(connection, sql: str, spine: list[tuple[int, datetime]]) -> list[tuple]:
-    connection.execute("create or replace table spine (customer_id bigint, cutoff_at timestamp)")
-    connection.executemany("insert into spine values (?, ?)", spine)
+def run_windows(
+    cursor, sql: str, spine: list[tuple[int, datetime]], mark: str = "?"
+) -> list[tuple]:
+    replace_table(cursor, "spine", "customer_id bigint, cutoff_at timestamp", spine, mark)
     names = ", ".join(
         f"{aggregation['name']}_{aggregation['functions'][0]}_{days}d"
         for days in WINDOWS
         for aggregation in AGGREGATIONS
     )
-    return connection.sql(f"select customer_id, cutoff_at, {names} from ({sql})").fetchall()
+    cursor.execute(f"select customer_id, cutoff_at, {names} from ({sql}) as window_output")
+    return [tuple(row) for row in cursor.fetchall()]
 
 
 def check_case(compiled, views: list[View], cutoffs: list[datetime]) -> None:
@@ -136,22 +148,33 @@ def check_implementation(
 ) -> None:
     connection = connect_duckdb()
     try:
-        versions = run_versions(connection, compiled[implementation], views)
-        grain = [(row[0], row[1], row[3]) for row in versions]
-        assert len(grain) == len(set(grain)), "(customer_id, session_id, known_at) repeats"
-        for row in versions:
-            assert row[4] is None or row[4] > row[3], f"superseded_at <= known_at: {row}"
-        for cutoff_at in cutoffs:
-            expected = as_tuples(sessions_at(views, cutoff_at, GAP))
-            assert visible(versions, cutoff_at) == expected, (implementation, cutoff_at)
-        customers = sorted({view.customer_id for view in views} | {99})
-        spine = [(customer, cutoff_at) for customer in customers for cutoff_at in cutoffs]
-        for customer, cutoff_at, *values in run_windows(connection, compiled["windows"], spine):
-            reference = session_windows(views, customer, cutoff_at, GAP, WINDOWS)
-            expected = [reference[name] for days in WINDOWS for name in names_of(days)]
-            assert values == expected, (implementation, customer, cutoff_at)
+        check_on(connection.cursor(), compiled, implementation, views, cutoffs)
     finally:
         connection.close()
+
+
+def check_on(
+    cursor,
+    compiled,
+    implementation: str,
+    views: list[View],
+    cutoffs: list[datetime],
+    mark: str = "?",
+) -> None:
+    versions = run_versions(cursor, compiled[implementation], views, mark)
+    grain = [(row[0], row[1], row[3]) for row in versions]
+    assert len(grain) == len(set(grain)), "(customer_id, session_id, known_at) repeats"
+    for row in versions:
+        assert row[4] is None or row[4] > row[3], f"superseded_at <= known_at: {row}"
+    for cutoff_at in cutoffs:
+        expected = as_tuples(sessions_at(views, cutoff_at, GAP))
+        assert visible(versions, cutoff_at) == expected, (implementation, cutoff_at)
+    customers = sorted({view.customer_id for view in views} | {99})
+    spine = [(customer, cutoff_at) for customer in customers for cutoff_at in cutoffs]
+    for customer, cutoff_at, *values in run_windows(cursor, compiled["windows"], spine, mark):
+        reference = session_windows(views, customer, cutoff_at, GAP, WINDOWS)
+        expected = [reference[name] for days in WINDOWS for name in names_of(days)]
+        assert values == expected, (implementation, customer, cutoff_at)
 
 
 def names_of(days: int) -> list[str]:
@@ -304,14 +327,55 @@ def test_a_view_loaded_after_the_cutoff_adds_nothing_to_the_window(compiled):
     views = [view(1, at(10), at(10)), view(2, at(10.25), at(10, days=3))]
     connection = connect_duckdb()
     try:
-        run_versions(connection, compiled["versions"], views)
-        rows = run_windows(connection, compiled["windows"], [(1, at(20)), (1, at(10, days=3))])
+        cursor = connection.cursor()
+        run_versions(cursor, compiled["versions"], views)
+        rows = run_windows(cursor, compiled["windows"], [(1, at(20)), (1, at(10, days=3))])
     finally:
         connection.close()
     by_cutoff = {cutoff_at: values for _, cutoff_at, *values in rows}
     # sessions_count_1d, page_views_sum_1d, sessions_count_3d, page_views_sum_3d
     assert by_cutoff[at(20)] == [1, 1, 1, 1]
     assert by_cutoff[at(10, days=3)] == [0, 0, 1, 2]
+
+
+# ---- PostgreSQL: the portable implementation on a real server --------------------------------
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    yield from start_postgres()
+
+
+@pytest.fixture(scope="module")
+def compiled_postgres(postgres, tmp_path_factory) -> dict[str, str]:
+    return compile_macro_calls(
+        CALLS,
+        tmp_path_factory.mktemp("sessions_pg"),
+        target="pg",
+        pg_port=postgres.port,
+        macro_folders=("point_in_time", "features"),
+    )
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(views=page_view_sets())
+def test_portable_sessions_match_the_reference_on_postgres(postgres, compiled_postgres, views):
+    assert "arg_min" not in compiled_postgres["versions"]
+    connection = postgres.connect()
+    try:
+        check_on(
+            connection.cursor(),
+            compiled_postgres,
+            "versions",
+            views,
+            interesting_cutoffs(views),
+            mark="%s",
+        )
+    finally:
+        connection.close()
 
 
 # ---- every row of a real build --------------------------------------------------------------

@@ -8,8 +8,9 @@
     - `…Z`: UTC;
     - an offset `…+02:00`, `…-0530`, `…+02`: the offset is subtracted arithmetically;
     - a named zone `2025-03-01 10:00:00 Europe/Berlin`: the zone name is split off and the
-      local time converted with `timezone(zone, local)`; a name the engine does not know gives
-      null;
+      local time converted with `timezone(zone, local)`; a name the engine does not know, or a
+      local time the zone's clocks skip or repeat (daylight-saving changes: which instant was
+      meant cannot be known), gives null;
     - `infinity`, `+infinity`, `-infinity`: the infinite timestamps, so the plausible-range
       check quarantines them as `implausible_timestamp` instead of letting them reach a model.
     Anything else is null, which staging quarantines as `unparseable_timestamp`.
@@ -32,6 +33,7 @@
     {%- set naive = '(\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,9})?)?)?)' -%}
     {%- set text = 'trim(' ~ column ~ ')' -%}
     {%- set local = "try_cast(replace(regexp_extract(" ~ text ~ ", '^" ~ naive ~ "', 1), 'T', ' ') as timestamp)" -%}
+    {%- set zone = "regexp_extract(" ~ text ~ ", ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)" -%}
     (case
         when lower({{ text }}) in ('infinity', '+infinity') then cast('infinity' as timestamp)
         when lower({{ text }}) = '-infinity' then cast('-infinity' as timestamp)
@@ -48,10 +50,18 @@
             regexp_full_match({{ text }}, '{{ naive }} +[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*')
             and regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)
             in (select time_zones.name from pg_timezone_names() as time_zones)
-            then timezone(
-                'UTC',
-                timezone(regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1), {{ local }})
-            )
+            then (case
+                -- the local time exists (not skipped by a clock change) and occurs once (not
+                -- repeated when clocks go back): converted back, the instant shows the same
+                -- local time, and an hour either side of it does not
+                when
+                    timezone({{ zone }}, timezone({{ zone }}, {{ local }})) = {{ local }}
+                    and timezone({{ zone }}, timezone({{ zone }}, {{ local }}) - interval '1 hour')
+                    <> {{ local }}
+                    and timezone({{ zone }}, timezone({{ zone }}, {{ local }}) + interval '1 hour')
+                    <> {{ local }}
+                    then timezone('UTC', timezone({{ zone }}, {{ local }}))
+            end)
     end)
 {%- endmacro %}
 

@@ -392,7 +392,10 @@ def reference_utc(text: str) -> datetime | None:
     if zone is not None:
         if parsed.tzinfo is not None:
             return None
-        parsed = parsed.replace(tzinfo=zone)
+        earlier, later = parsed.replace(tzinfo=zone, fold=0), parsed.replace(tzinfo=zone, fold=1)
+        if earlier.utcoffset() != later.utcoffset():
+            return None  # a local time the clocks skip or repeat: the instant is unknown
+        parsed = earlier
     elif parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).replace(tzinfo=None)
@@ -417,6 +420,10 @@ MIXED = [
     "not a timestamp",
     "2025-05-05 05:05:05 Mars/Olympus_Mons",
     "2025-02-30T10:00:00",
+    "2025-03-30 02:30:00 Europe/Berlin",
+    "2025-10-26 02:30:00 Europe/Berlin",
+    "2025-10-26 03:30:00 Europe/Berlin",
+    "2025-11-02 01:30:00 America/New_York",
 ]
 IMPLAUSIBLE = [
     "1900-01-01T00:00:00+00:00",
@@ -608,7 +615,7 @@ def faulty(small_landing, tmp_path_factory) -> Faulty:
             "customer_id": int(template["customer_id"].iloc[0]),
             "event_at": MIXED,
             "page": "home",
-            "_loaded_at": pd.Timestamp("2025-10-01", tz="UTC"),
+            "_loaded_at": pd.Timestamp("2025-10-27 12:00", tz="UTC"),
         }
     )
     append_rows(paths.landing_dir, "web_events", batch, "mixed-zones")

@@ -6,16 +6,20 @@ DuckDB SQL and against Feast and timefence, on the same Parquet data, in one run
 Peers are benchmark-only and live in their own virtual environment, never in the project's:
 
     python3 -m venv /tmp/benchpeers
-    /tmp/benchpeers/bin/pip install "feast[duckdb]" timefence==0.9.1 duckdb==1.5.5
+    /tmp/benchpeers/bin/pip install "feast[duckdb]" timefence==0.9.1 duckdb==1.5.5 'pandas<3'
 
 (`--peers-python` points at that interpreter; peers are skipped with a note if it is missing.)
-Every measurement runs in a fresh subprocess that reads the Parquet files, so times include
-reading the data and peak memory (max RSS) is that process's own. Figures are medians over
-`--repeat` runs, with ratios against the best bare DuckDB formulation measured in the same run.
+Every measurement runs in a fresh subprocess that reads the Parquet files and writes its whole
+result (every spine and feature column) to a Parquet file, the same work for every
+implementation: trainset's SQL and the bare DuckDB SQL through `COPY ... TO`, Feast's
+DataFrame through `to_parquet`, timefence through its own Parquet output. Times include reading
+the data and writing the result; peak memory (max RSS) is that process's own. Figures are
+medians over `--repeat` runs, with ratios against the best bare DuckDB formulation measured in
+the same run (and, for the bitemporal join, against the portable implementation).
 
 At scale 1.0: 1M spine rows, 10M feature rows with 10 feature columns over 100k entities and a
-year; windows over 10M events at 1M cutoffs (sparse: 100k entities; dense: 1k entities, about a
-thousand events per 30-day window).
+year, each known 0 to 3 days after it is effective; windows over 10M events at 1M cutoffs
+(sparse: 100k entities; dense: 1k entities, about a thousand events per 30-day window).
 """
 
 from __future__ import annotations
@@ -40,15 +44,16 @@ RUNNER = textwrap.dedent(
     """
     import json, resource, sys, time
     import duckdb
-    sql, data = sys.argv[1], sys.argv[2]
+    sql, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
     connection = duckdb.connect()
     connection.execute("set timezone = 'UTC'")
     for name in ("spine", "features"):
         path = f"{data}/{name}.parquet"
         connection.execute(f"create view {name} as select * from read_parquet('{path}')")
     started = time.perf_counter()
-    rows = connection.execute(f"select count(*) from ({open(sql).read()})").fetchone()[0]
+    connection.execute(f"copy ({open(sql).read()}) to '{out}' (format parquet)")
     seconds = time.perf_counter() - started
+    rows = connection.execute(f"select count(*) from read_parquet('{out}')").fetchone()[0]
     print(json.dumps({"seconds": seconds, "rows": rows,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     """
@@ -62,7 +67,7 @@ FEAST_RUNNER = textwrap.dedent(
     import pandas as pd
     from feast import Entity, FeatureStore, FeatureView, Field, FileSource
     from feast.types import Float64
-    data, repo, ttl_days = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    data, repo, ttl_days, out = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     repo.mkdir(parents=True, exist_ok=True)
     (repo / "feature_store.yaml").write_text(
         "project: bench\\nregistry: registry.db\\nprovider: local\\n"
@@ -79,6 +84,7 @@ FEAST_RUNNER = textwrap.dedent(
     spine = pd.read_parquet(data / "spine_feast.parquet")
     started = time.perf_counter()
     frame = store.get_historical_features(entity_df=spine, features=[f"fv:f{i}" for i in range(10)]).to_df()
+    frame.to_parquet(out, index=False)
     seconds = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "rows": len(frame),
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -125,13 +131,26 @@ def make_data(folder: Path, scale: float, dense_entities: int) -> dict[str, int]
                     * ({365 * 86400 // max(1, feature_rows // entities)} // 60) as effective_at,
                 {columns}
             from range({feature_rows}) as t(i)
+        ) to '{folder}/features_base.parquet' (format parquet)
+        """
+    )
+    # Each row is known 0 to 3 days after it is effective (the bitemporal case).
+    connection.execute(
+        f"""
+        copy (
+            select
+                entity_id,
+                effective_at,
+                effective_at + to_seconds((hash(entity_id, effective_at) % (3 * 86400))::bigint) as known_at,
+                {", ".join(FEATURES)}
+            from read_parquet('{folder}/features_base.parquet')
         ) to '{folder}/features.parquet' (format parquet)
         """
     )
     connection.execute(
         f"""
         copy (
-            select *, effective_at as known_at, effective_at as event_timestamp, effective_at as created
+            select * exclude (known_at), effective_at as event_timestamp, effective_at as created
             from read_parquet('{folder}/features.parquet')
         ) to '{folder}/features_feast.parquet' (format parquet)
         """
@@ -167,7 +186,7 @@ def make_data(folder: Path, scale: float, dense_entities: int) -> dict[str, int]
             select
                 (i % {dense_entities})::bigint as entity_id,
                 timestamp '2025-01-01' + to_seconds((hash(i) % (365 * 86400))::bigint) as effective_at,
-                (hash(i * 3) % 1000)::double as amount
+                ((hash(i * 3) % 100000) / 100)::decimal(18, 2) as amount
             from range({feature_rows}) as t(i)
         ) to '{folder}/events_dense.parquet' (format parquet)
         """
@@ -185,7 +204,7 @@ def make_data(folder: Path, scale: float, dense_entities: int) -> dict[str, int]
     )
     connection.execute(
         f"""
-        copy (select entity_id, effective_at, f0 as amount from read_parquet('{folder}/features.parquet'))
+        copy (select entity_id, effective_at, f0::decimal(18, 2) as amount from read_parquet('{folder}/features.parquet'))
         to '{folder}/events_sparse.parquet' (format parquet)
         """
     )
@@ -246,7 +265,8 @@ def bare_windows_cumulative(events: str, spine: str) -> str:
             f"asof left join running w{days} on k.entity_id = w{days}.entity_id and k.cutoff_at - interval '{days} days' >= w{days}.effective_at"
         )
         lookups.append(
-            f"coalesce(e.n, 0) - coalesce(w{days}.n, 0) as n_{days}, coalesce(e.s, 0) - coalesce(w{days}.s, 0) as s_{days}"
+            f"coalesce(e.n, 0) - coalesce(w{days}.n, 0) as n_{days}, coalesce(e.s, 0) - coalesce(w{days}.s, 0) as s_{days}, "
+            f"(coalesce(e.s, 0) - coalesce(w{days}.s, 0)) / nullif(coalesce(e.n, 0) - coalesce(w{days}.n, 0), 0) as m_{days}"
         )
     return f"""
     with running as (
@@ -275,7 +295,19 @@ def macro_calls() -> dict[str, str]:
         calls[f"join_ttl{ttl or 0}"] = (
             f"{{{{ trainset.point_in_time_join('spine', [{rendered}], 'entity_id', 'cutoff_at') }}}}"
         )
-    aggregations = "[{'column': 'amount', 'functions': ['count', 'sum', 'mean'], 'name': 'amount'}]"
+    bitemporal = {"relation": "features", "columns": FEATURES, "known_column": "known_at"}
+    rendered = repr(bitemporal)
+    calls["join_bitemporal"] = (
+        f"{{{{ trainset.point_in_time_join('spine', [{rendered}], 'entity_id', 'cutoff_at') }}}}"
+    )
+    calls["join_bitemporal_portable"] = (
+        f"{{{{ trainset.default__point_in_time_join('spine', [{rendered}], 'entity_id', 'cutoff_at') }}}}"
+    )
+    # Amounts are decimals, so running totals are exact and `auto` may pick them.
+    aggregations = (
+        "[{'column': 'cast(amount as decimal(18, 2))', 'functions': ['count', 'sum', 'mean'], "
+        "'name': 'amount'}]"
+    )
     for density, hint in (("sparse", 8), ("dense", 1000)):
         spine = (
             "spine"
@@ -356,7 +388,8 @@ def scaling(args: argparse.Namespace, workdir: Path) -> None:
         (data / "features.parquet").write_bytes((data / "t1.parquet").read_bytes())
         path = workdir / f"multi_{spine_rows}.sql"
         path.write_text(sql)
-        figures = measure(sys.executable, RUNNER, [str(path), str(data)], args.repeat)
+        out = workdir / f"multi_{spine_rows}.parquet"
+        figures = measure(sys.executable, RUNNER, [str(path), str(data), str(out)], args.repeat)
         if figures:
             print(
                 f"| {spine_rows:,} | {figures['seconds']:.2f} | {figures['seconds'] / spine_rows * 1e6:.2f} | {figures['peak_mb']:.0f} |"
@@ -376,7 +409,13 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--scaling", action="store_true", help="only the three-table scaling run")
     parser.add_argument("--skip-dense", action="store_true", help="skip the dense window case")
+    parser.add_argument(
+        "--groups",
+        default="asof,bitemporal,windows",
+        help="comma-separated subset of asof, bitemporal, windows",
+    )
     args = parser.parse_args()
+    groups = set(args.groups.split(","))
 
     workdir = Path(tempfile.mkdtemp(prefix="trainset-bench-"))
     if args.scaling:
@@ -396,10 +435,14 @@ def main() -> None:
         sql_files[name] = path
         return str(path)
 
+    def out_file(group: str, name: str) -> str:
+        slug = "".join(c if c.isalnum() else "_" for c in f"{group}-{name}")
+        return str(workdir / f"{slug}.parquet")
+
     python = sys.executable
     peers = Path(args.peers_python).exists() and not args.skip_peers
     results: list[tuple[str, str, dict | None]] = []
-    for ttl in (30, None):
+    for ttl in (30, None) if "asof" in groups else ():
         group = f"as-of join, ttl {ttl or 'none'}"
         print(f"\n{group}")
         candidates = {
@@ -411,7 +454,11 @@ def main() -> None:
             figures = measure(
                 python,
                 RUNNER,
-                [sql_file(f"{group}-{name}".replace(" ", "_"), sql), str(data)],
+                [
+                    sql_file(f"{group}-{name}".replace(" ", "_"), sql),
+                    str(data),
+                    out_file(group, name),
+                ],
                 args.repeat,
             )
             results.append((group, name, figures))
@@ -420,7 +467,12 @@ def main() -> None:
             figures = measure(
                 args.peers_python,
                 FEAST_RUNNER,
-                [str(data), str(workdir / f"feast{ttl}"), str(ttl or 0)],
+                [
+                    str(data),
+                    str(workdir / f"feast{ttl}"),
+                    str(ttl or 0),
+                    out_file(group, "feast"),
+                ],
                 args.repeat,
             )
             results.append((group, "Feast get_historical_features (duckdb)", figures))
@@ -433,7 +485,28 @@ def main() -> None:
             )
             results.append((group, "timefence build", figures))
             print(f"  {'timefence build':<32} {figures}")
-    for density in ("sparse",) if args.skip_dense else ("sparse", "dense"):
+    if "bitemporal" in groups:
+        group = "bitemporal as-of join (known 0-3 days after effective), no ttl"
+        print(f"\n{group}")
+        candidates = {
+            "portable default__ (ranked range join)": compiled["join_bitemporal_portable"],
+            "trainset point_in_time_join (DuckDB)": compiled["join_bitemporal"],
+        }
+        for name, sql in candidates.items():
+            figures = measure(
+                python,
+                RUNNER,
+                [
+                    sql_file(Path(out_file(group, name)).stem, sql),
+                    str(data),
+                    out_file(group, name),
+                ],
+                args.repeat,
+            )
+            results.append((group, name, figures))
+            print(f"  {name:<32} {figures}")
+    densities = ("sparse",) if args.skip_dense else ("sparse", "dense")
+    for density in densities if "windows" in groups else ():
         group = f"windows 7/30/90 count+sum+mean, {density}"
         print(f"\n{group}")
         events = f"read_parquet('{data}/events_{density}.parquet')"
@@ -452,17 +525,21 @@ def main() -> None:
                         f"{group}-{name}".replace(" ", "_").replace("/", "_").replace(",", ""), sql
                     ),
                     str(data),
+                    out_file(group, name),
                 ],
                 args.repeat,
             )
             results.append((group, name, figures))
             print(f"  {name:<32} {figures}")
 
-    print("\n| benchmark | implementation | median s | ratio to best bare | peak MB | rows |")
+    print("\n| benchmark | implementation | median s | ratio to baseline | peak MB | rows |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for group in dict.fromkeys(group for group, _, _ in results):
+        # The baseline: the best bare DuckDB formulation, or the portable implementation.
         bare = [
-            f["seconds"] for g, name, f in results if g == group and name.startswith("bare") and f
+            f["seconds"]
+            for g, name, f in results
+            if g == group and (name.startswith("bare") or name.startswith("portable")) and f
         ]
         best = min(bare) if bare else None
         for g, name, figures in results:

@@ -7,6 +7,10 @@
     booleans categorical), and the overrides of its `meta.drift` (method, threshold, severity).
     The severity defaults to the `drift_default_severity` var.
 
+    drift_input_ctes(task): the `reference_rows` and `current_rows` CTEs of the drift models,
+    after a `training` CTE (the built training set) in the calling model: the reference export,
+    or no rows without one; the files of the `drift_current_path` var, or the training set.
+
     drift_reference(task): the Parquet file of the reference export: the `drift_reference_path`
     var when set, else `<exports>/<task>/<version>/data.parquet` for the `drift_reference_version`
     var or, by default, the version named in `<exports>/<task>/LATEST` (the last accepted
@@ -68,4 +72,24 @@
         {{ return({'path': none, 'version': none}) }}
     {%- endif -%}
     {{ return({'path': task_dir ~ '/' ~ version ~ '/data.parquet', 'version': version}) }}
+{%- endmacro %}
+
+{% macro drift_input_ctes(task) -%}
+    {%- set reference = trainset.drift_reference(task) -%}
+    {%- set current_path = var('drift_current_path', '') -%}
+reference_rows as (
+    {%- if reference.path %}
+        select * from read_parquet('{{ reference.path }}')
+    {%- else %}
+        select * from training where false
+    {%- endif %}
+),
+
+current_rows as (
+    {%- if current_path %}
+        select * from read_parquet('{{ current_path }}', union_by_name = true)
+    {%- else %}
+        select * from training
+    {%- endif %}
+)
 {%- endmacro %}

@@ -19,21 +19,7 @@ training as (
     select * from {{ ref('train_churn_30d') }}
 ),
 
-reference_rows as (
-    {%- if reference.path %}
-        select * from read_parquet('{{ reference.path }}')
-    {%- else %}
-        select * from training where false
-    {%- endif %}
-),
-
-current_rows as (
-    {%- if current_path %}
-        select * from read_parquet('{{ current_path }}', union_by_name = true)
-    {%- else %}
-        select * from training
-    {%- endif %}
-),
+{{ trainset.drift_input_ctes(task) }},
 
 drift as (
     {{ trainset.feature_drift('reference_rows', 'current_rows', features) }}
@@ -64,6 +50,8 @@ final as (
         drift.reference_count,
         drift.current_count,
         drift.distinct_count,
+        avg(case when drift.is_drifted then 1.0 else 0.0 end) over () as drifted_share,
+        avg(case when drift.is_drifted then 1.0 else 0.0 end) over () >= {{ var('drift_share') }} as is_dataset_drifted,
         cast({{ "'" ~ reference.version ~ "'" if reference.version else 'null' }} as varchar) as reference_version,
         cast('{{ current_path or "train_churn_30d" }}' as varchar) as current_source
     from drift

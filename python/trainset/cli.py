@@ -69,8 +69,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_training_set
+    from .monitoring.gate import accepting_drift
 
-    result = export_training_set(args.task, _paths(args), progress=_say)
+    with accepting_drift(args.accept_drift):
+        result = export_training_set(args.task, _paths(args), progress=_say)
     print(result.path)
     return EXIT_OK
 
@@ -241,6 +243,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_drift(args: argparse.Namespace) -> int:
+    from .monitoring.commands import run_drift
+
+    return run_drift(args, _paths(args), _say)
+
+
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from .monitoring.commands import run_lineage
+
+    return run_lineage(args, _paths(args), _say)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trainset",
@@ -287,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="export a training set after checking the gate")
     export.add_argument("task", help="training task, e.g. churn_30d")
+    export.add_argument(
+        "--accept-drift",
+        action="store_true",
+        help="export despite an error-level drift (recorded in the manifest)",
+    )
     export.set_defaults(func=cmd_export)
 
     listing = sub.add_parser("list", help="list exported versions (* = LATEST)")
@@ -318,6 +337,40 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="write the feature catalog (markdown) with lineage")
     catalog.add_argument("--out", default="catalog.md", help="output file (catalog.md)")
     catalog.set_defaults(func=cmd_catalog)
+
+    drift = sub.add_parser(
+        "drift", help="feature drift against an export: JSON, HTML report, history, CI trigger"
+    )
+    drift.add_argument("--task", help="training task (default: the only one)")
+    drift.add_argument("--reference", help="export version to compare against (default: LATEST)")
+    drift.add_argument(
+        "--current",
+        help="an export version, a Parquet file or a folder of them such as the request log "
+        "(default: the training set of the last build)",
+    )
+    drift.add_argument(
+        "--by-day", help="with a request log: one comparison per day of this timestamp column"
+    )
+    drift.add_argument("--json", nargs="?", const="-", help="write the numbers as JSON (to FILE)")
+    drift.add_argument("--html", help="write the self-contained HTML report to this file")
+    drift.add_argument(
+        "--history", action="store_true", help="draw the recorded drift history (with --html)"
+    )
+    drift.add_argument(
+        "--fail-on",
+        choices=["warn", "error"],
+        help="exit 1 when a feature of this severity (or worse) drifted: a retraining trigger",
+    )
+    drift.set_defaults(func=cmd_drift)
+
+    lineage = sub.add_parser(
+        "lineage", help="from a model (MLflow run or model URI) or an export back to its data"
+    )
+    lineage.add_argument("target", help="MLflow run id, runs:/ or models:/ URI, or export version")
+    lineage.add_argument("--task", help="training task (default: the only one)")
+    lineage.add_argument("--tracking-uri", help="MLflow tracking URI (default: mlruns/mlflow.db)")
+    lineage.add_argument("--json", action="store_true", help="print JSON")
+    lineage.set_defaults(func=cmd_lineage)
 
     demo = sub.add_parser("demo", help="generate, build and export the churn training set")
     demo.add_argument("--customers", type=int, default=5000, help="number of customers (5000)")

@@ -31,6 +31,7 @@ def _environment(paths: Paths) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "TRAINSET_DUCKDB_PATH": str(paths.duckdb_path),
         "TRAINSET_LANDING_DIR": str(paths.landing_dir),
+        "TRAINSET_EXPORTS_DIR": str(paths.exports_dir),
     }
     return env
 

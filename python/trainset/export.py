@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from .build import build_lock
 from .dbt import read_artifact
 from .gates import GateReport, require_build, require_gate
+from .monitoring.manifest import monitoring_record
 from .project import Paths, connect_duckdb
 from .splits import assign_splits, describe_splits
 
@@ -375,6 +376,7 @@ def _export(
         "feature_statistics": feature_statistics(
             table, [feature["name"] for feature in definitions["features"]]
         ),
+        **monitoring_record(paths, model.unique_id),
         "splits": splits,
         "source_model": model.unique_id,
         "git": {

@@ -15,19 +15,19 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pit_harness import start_postgres
 from session_reference import Session, View, session_windows, sessions_at
 from trainset.compile import compile_macro_calls
-from trainset.project import connect_duckdb
+from trainset.project import connect_duckdb, find_project_dir
 
-GAP = timedelta(minutes=30)
+GAP = timedelta(minutes=30)  # the gap the macro is called with in the cases below
 BASE = datetime(2025, 3, 1)
 MICROSECOND = timedelta(microseconds=1)
 WINDOWS = (1, 3)  # days; short, so generated cases reach the window boundaries
-FEATURE_WINDOWS = (7, 30)  # the training set's session windows
 AGGREGATIONS = [
     {"column": "session_id", "functions": ["count"], "name": "sessions_count"},
     {"column": "page_view_count", "functions": ["sum"], "name": "page_views_sum"},
@@ -381,6 +381,12 @@ def test_portable_sessions_match_the_reference_on_postgres(postgres, compiled_po
 # ---- every row of a real build --------------------------------------------------------------
 
 
+def project_gap() -> timedelta:
+    """The build's session gap: the `session_gap_minutes` var of dbt_project.yml."""
+    project = yaml.safe_load((find_project_dir() / "dbt_project.yml").read_text())
+    return timedelta(minutes=int(project["vars"]["session_gap_minutes"]))
+
+
 def staged_views(connection) -> dict[int, list[View]]:
     views: dict[int, list[View]] = defaultdict(list)
     rows = connection.sql(
@@ -408,9 +414,10 @@ def test_built_features_match_the_reference(built, table, cutoff_column):
     finally:
         connection.close()
     assert rows
+    gap = project_gap()
     mismatches = []
     for customer_id, cutoff_at, *actual in rows:
-        reference = session_windows(views[customer_id], customer_id, cutoff_at, GAP)
+        reference = session_windows(views[customer_id], customer_id, cutoff_at, gap)
         expected = [
             reference["sessions_count_7d"],
             reference["sessions_count_30d"],
@@ -457,12 +464,13 @@ def test_built_versions_match_the_reference_at_every_load_time(built):
         ]
     finally:
         connection.close()
+    gap = project_gap()
     late = sorted(
         {view.known_at for view in views if view.known_at - view.event_at > timedelta(hours=2)}
     )
     assert late, "the generated data has no late page views"
     sampled = late[:: max(1, len(late) // 20)]
     for cutoff_at in cutoffs + sampled + [known_at - MICROSECOND for known_at in sampled]:
-        assert visible(versions, cutoff_at) == as_tuples(sessions_at(views, cutoff_at, GAP)), (
+        assert visible(versions, cutoff_at) == as_tuples(sessions_at(views, cutoff_at, gap)), (
             cutoff_at
         )

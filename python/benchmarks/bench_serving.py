@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import subprocess
@@ -138,9 +139,15 @@ def _client(port: int, bodies: list[bytes], duration: float, queue) -> None:
             break
         body = bodies[index % len(bodies)]
         index += 1
-        connection.request("POST", "/get-online-features", body, headers)
-        response = connection.getresponse()
-        response.read()
+        try:
+            connection.request("POST", "/get-online-features", body, headers)
+            response = connection.getresponse()
+            response.read()
+        except (ConnectionError, http.client.HTTPException):
+            # A server may recycle its worker: reconnect, and do not count the attempt.
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port)
+            continue
         elapsed = time.perf_counter() - now
         if response.status != 200:
             errors += 1
@@ -163,7 +170,7 @@ def load(port: int, bodies: list[bytes], concurrency: int, duration: float) -> d
     ]
     for process in processes:
         process.start()
-    results = [queue.get() for _ in processes]
+    results = [queue.get(timeout=duration + 120) for _ in processes]
     for process in processes:
         process.join()
     latencies = sorted(value for latencies, _ in results for value in latencies)
@@ -236,13 +243,13 @@ def main() -> None:
         "--materialize-entities",
         type=int,
         default=1_000_000,
-        help="trainset materialization size (1000000)",
+        help="trainset materialization size (1000000; 0 skips)",
     )
     parser.add_argument(
         "--feast-materialize-entities",
         type=int,
         default=100_000,
-        help="size of the side-by-side materialization (100000)",
+        help="size of the side-by-side materialization (100000; 0 skips)",
     )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run (5)")
@@ -264,32 +271,41 @@ def main() -> None:
 
     # Materialization: trainset at full size into SQLite and Redis, and both systems side by
     # side at a size Feast finishes in reasonable time.
-    big = work / f"mart_{args.materialize_entities}.duckdb"
-    make_mart(big, catalog, args.materialize_entities)
-    redis = RedisServer(work / "redis").start()
-    try:
-        for kind in ("sqlite", "redis"):
-            runs = []
-            for run in range(args.repeat):
-                store = str(work / f"big_{run}.sqlite") if kind == "sqlite" else redis.url
-                if kind == "redis":
-                    import redis as redis_client
+    if args.materialize_entities:
+        big = work / f"mart_{args.materialize_entities}.duckdb"
+        make_mart(big, catalog, args.materialize_entities)
+        redis = RedisServer(work / "redis").start()
+        try:
+            for kind in ("sqlite", "redis"):
+                runs = []
+                for run in range(args.repeat):
+                    store = str(work / f"big_{run}.sqlite") if kind == "sqlite" else redis.url
+                    if kind == "redis":
+                        import redis as redis_client
 
-                    redis_client.Redis.from_url(redis.url).flushdb()
-                runs.append(
-                    run_json(
-                        [python, "-c", MATERIALIZE, str(manifest_path), str(big), store, RELATION]
+                        redis_client.Redis.from_url(redis.url, socket_timeout=600).flushall()
+                    runs.append(
+                        run_json(
+                            [
+                                python,
+                                "-c",
+                                MATERIALIZE,
+                                str(manifest_path),
+                                str(big),
+                                store,
+                                RELATION,
+                            ]
+                        )
                     )
+                    if kind == "sqlite":
+                        Path(store).unlink()
+                results[f"materialize_{kind}_{args.materialize_entities}"] = median_of(runs)
+                print(
+                    f"  materialize {kind} {args.materialize_entities:,}: {results[f'materialize_{kind}_{args.materialize_entities}']}",
+                    flush=True,
                 )
-                if kind == "sqlite":
-                    Path(store).unlink()
-            results[f"materialize_{kind}_{args.materialize_entities}"] = median_of(runs)
-            print(
-                f"  materialize {kind} {args.materialize_entities:,}: {results[f'materialize_{kind}_{args.materialize_entities}']}",
-                flush=True,
-            )
-    finally:
-        redis.stop()
+        finally:
+            redis.stop()
 
     mart = work / f"mart_{args.entities}.duckdb"
     make_mart(mart, catalog, args.entities)
@@ -302,11 +318,11 @@ def main() -> None:
         import duckdb
 
         side = work / f"mart_{args.feast_materialize_entities}.duckdb"
-        make_mart(side, catalog, args.feast_materialize_entities)
-        for label, source, entities in (
-            ("side", side, args.feast_materialize_entities),
-            ("serve", mart, args.entities),
-        ):
+        plan = [("serve", mart, args.entities)]
+        if args.feast_materialize_entities:
+            make_mart(side, catalog, args.feast_materialize_entities)
+            plan.insert(0, ("side", side, args.feast_materialize_entities))
+        for label, source, entities in plan:
             repo = work / f"feast_{label}"
             parquet = repo / "vectors.parquet"
             repo.mkdir(parents=True, exist_ok=True)
@@ -379,6 +395,9 @@ def main() -> None:
                 "-w",
                 "1",
                 "--no-access-log",
+                # No worker recycling in the middle of a measurement (Feast's default is 1000).
+                "--max-requests",
+                "0",
             ],
             feast_port,
             {"cwd": feast_repo},
@@ -467,6 +486,12 @@ def main() -> None:
         print(
             f"  in-process p99: {results['in_process_feast']['p99_ms'] / results['in_process_trainset']['p99_ms']:.0f}x"
         )
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_average_at_end": os.getloadavg()[0],
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    print(f"  machine: {results['machine']}")
     (work / "results.json").write_text(json.dumps(results, indent=2))
     print(f"\nresults: {work / 'results.json'}")
 

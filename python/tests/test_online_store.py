@@ -6,6 +6,7 @@ Python from the feature marts, never from the code under test."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import sqlite3
@@ -404,3 +405,28 @@ def test_redis_store_serves_the_same_vectors_as_sqlite(served, redis_server):
     assert from_redis["plan"][:-1] == [rows[key]["plan"] for key in sorted(rows)]
     assert info.entities == len(rows)
     assert check_store(built.paths, open_store(redis_server.url)).ok
+
+
+def test_command_line_materialize_and_skew(built, tmp_path, monkeypatch, capsys):
+    from trainset.cli import main
+
+    monkeypatch.setenv("TRAINSET_DUCKDB_PATH", str(built.paths.duckdb_path))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(built.paths.target_dir))
+    monkeypatch.setenv("TRAINSET_LANDING_DIR", str(built.paths.landing_dir))
+    store = tmp_path / "cli.sqlite"
+    assert main(["materialize", "--store", str(store)]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["entities"] == open_store(str(store)).current().entities > 0
+    assert main(["skew", "--store", str(store), "--json", str(tmp_path / "skew.json")]) == 0
+    assert json.loads((tmp_path / "skew.json").read_text())["differences"] == 0
+    info = open_store(str(store)).current()
+    connection = sqlite3.connect(store)
+    connection.execute(
+        f"update vectors_{info.version} set vector = ? where entity_id = "
+        f"(select min(entity_id) from vectors_{info.version})",
+        (json.dumps([None] * len(info.feature_names)).encode(),),
+    )
+    connection.commit()
+    connection.close()
+    assert main(["skew", "--store", str(store)]) == 1
+    assert "differ" in capsys.readouterr().err

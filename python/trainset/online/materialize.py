@@ -111,6 +111,7 @@ def read_source(
             "Materialize after the build finishes."
         ) from error
     connection.execute("set TimeZone = 'UTC'")
+    connection.execute("set enable_progress_bar = false")
     entity = f'"{catalog.entity_column}"'
     as_of_column = f'"{catalog.as_of_column}"'
     bounds = connection.execute(
@@ -143,6 +144,47 @@ def read_source(
     query += f" order by {entity}"
     reader = connection.execute(query, parameters).to_arrow_reader(READ_BATCH)
     return as_of.isoformat(), iter(reader), connection
+
+
+def prefetched(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Produce `items` in a background thread, `depth` ahead of the consumer: reading the mart
+    and encoding vectors (Python) overlaps with the store's writes (SQLite and socket I/O,
+    which release the GIL). A producer error is raised in the consumer."""
+    import queue
+    import threading
+
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        channel.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            channel.put(done)
+        except BaseException as error:  # handed to the consumer, which raises it
+            channel.put(error)
+
+    thread = threading.Thread(target=produce, name="trainset-materialize-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = channel.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def default_source(paths: Paths, catalog: ServingCatalog) -> Source:
@@ -230,7 +272,7 @@ def materialize(
             pending: list[list[tuple[Any, bytes]]] | Iterator[list[tuple[Any, bytes]]]
             pending = list(rows())
         else:
-            pending = rows()
+            pending = prefetched(rows())
         info = VersionInfo(
             version=new_version_id(),
             as_of=as_of,

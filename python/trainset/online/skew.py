@@ -169,6 +169,7 @@ def recompute(
     connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
     try:
         connection.execute("set TimeZone = 'UTC'")
+        connection.execute("set enable_progress_bar = false")
         connection.register("trainset_skew_spine", pa.table(spine_columns))
         table = connection.execute(sql.replace(relation, "trainset_skew_spine")).to_arrow_table()
     finally:

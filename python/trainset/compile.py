@@ -33,6 +33,14 @@ trainset_compile:
       dbname: trainset
       schema: public
       threads: 1
+    spark:
+      type: spark
+      method: session
+      host: localhost
+      schema: main
+      threads: 1
+      server_side_parameters:
+        spark.sql.session.timeZone: UTC
 """
 
 
@@ -42,9 +50,10 @@ def compile_macro_calls(
     *,
     target: str = "dev",
     pg_port: int = 5432,
-    macro_folders: tuple[str, ...] = ("point_in_time",),
+    macro_folders: tuple[str, ...] = ("point_in_time", "spark"),
 ) -> dict[str, str]:
-    """Compile each `{name: jinja}`; return `{name: sql}`. `target` is `dev` (DuckDB) or `pg`."""
+    """Compile each `{name: jinja}`; return `{name: sql}`. `target` is `dev` (DuckDB), `pg` or
+    `spark` (a Spark session in this process: an existing one is reused)."""
     from dbt.cli.main import dbtRunner
 
     project = Path(workdir) / f"compile_project_{target}"
@@ -52,6 +61,8 @@ def compile_macro_calls(
         shutil.rmtree(project)
     (project / "analyses").mkdir(parents=True)
     for folder in macro_folders:
+        if not (find_project_dir() / "macros" / folder).is_dir():
+            continue
         shutil.copytree(find_project_dir() / "macros" / folder, project / "macros" / folder)
     (project / "dbt_project.yml").write_text(
         "name: trainset\nversion: '1.0'\nconfig-version: 2\nprofile: trainset_compile\n"

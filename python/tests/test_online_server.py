@@ -293,3 +293,63 @@ def test_redis_stopped_and_restarted_while_serving(built, store, tmp_path):
             assert httpx.get(f"{running.url}/health").status_code == 200
     finally:
         redis.stop()
+
+
+def test_materialize_while_http_clients_read(built, store, tmp_path):
+    """Versions switch under a running server: every response is 200 and whole from one."""
+    import shutil
+    import threading
+
+    import duckdb
+
+    from trainset.online.materialize import Source
+
+    relation = '"serving"."serve_customer__features"'
+    shifted = tmp_path / "shifted.duckdb"
+    shutil.copy(built.paths.duckdb_path, shifted)
+    connection = duckdb.connect(str(shifted))
+    connection.execute(
+        "update serving.serve_customer__features set tenure_days = coalesce(tenure_days, 0) + 1000000"
+    )
+    connection.close()
+    sources = [Source(built.paths.duckdb_path, relation, "a"), Source(shifted, relation, "b")]
+    path = str(tmp_path / "switching.sqlite")
+    materialize(built.paths, store=path, source=sources[0], progress=lambda message: None)
+    ids = sorted(store["rows"])
+    body = {"entities": {"customer_id": ids}, "features": [f"{VIEW}:tenure_days"]}
+    failures: list[str] = []
+    seen: set[bool] = set()
+    stop = threading.Event()
+
+    def client(url: str) -> None:
+        with httpx.Client(timeout=30) as session:
+            while not stop.is_set():
+                response = session.post(f"{url}/get-online-features", json=body)
+                if response.status_code != 200:
+                    failures.append(response.text)
+                    continue
+                values = response.json()["results"][1]["values"]
+                shifted_values = {value >= 1000000 for value in values if value is not None}
+                if len(shifted_values) != 1:
+                    failures.append(f"mixed versions: {values}")
+                seen.update(shifted_values)
+
+    with feature_server(path) as running:
+        threads = [threading.Thread(target=client, args=(running.url,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        try:
+            for round_ in range(4):
+                materialize(
+                    built.paths,
+                    store=path,
+                    source=sources[(round_ + 1) % 2],
+                    progress=lambda message: None,
+                )
+                time.sleep(0.3)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+    assert not failures, failures[:3]
+    assert seen == {True, False}

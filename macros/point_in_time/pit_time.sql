@@ -167,10 +167,16 @@
     {%- endif -%}
     {%- set next = '(' ~ at ~ " + interval '1 microsecond')" -%}
     {%- set within = trainset._pit_sub_micro(expression) ~ ' ' ~ op ~ ' ' ~ bound ~ '_ns' -%}
-    {%- if op in ['<=', '<'] -%}
+    {#- `expression = at` settles equal infinite instants (an infinite bound has no next
+        microsecond and no nanoseconds). -#}
+    {%- if op == '<=' -%}
+        ({{ expression }} <= {{ at }} or ({{ expression }} < {{ next }} and {{ within }}))
+    {%- elif op == '<' -%}
         ({{ expression }} < {{ at }} or ({{ expression }} < {{ next }} and {{ within }}))
-    {%- elif op in ['>=', '>'] -%}
+    {%- elif op == '>=' -%}
         ({{ expression }} >= {{ next }} or ({{ expression }} >= {{ at }} and {{ within }}))
+    {%- elif op == '>' -%}
+        (({{ expression }} >= {{ next }} and {{ expression }} != {{ at }}) or ({{ expression }} >= {{ at }} and {{ within }}))
     {%- else -%}
         {{ exceptions.raise_compiler_error("pit_compare: op must be <=, <, >= or >, got " ~ op) }}
     {%- endif -%}

@@ -227,20 +227,22 @@ def later(value, hours: int, nanos: int = 0):
     return value if math.isinf(value) else value + hours * HOUR * 1000 + nanos
 
 
-def month_boundaries(value) -> list:
-    """One month after `value` (clamped to the month's end), a moment later, and the first
-    instant of the next month: where `cutoff - 1 month >= value` starts to hold."""
+def month_boundaries(value, flavour: Flavour) -> list:
+    """One month after `value` (clamped to the month's end), a tick either side (a nanosecond,
+    or a microsecond below nanosecond precision), and the first instant of the next month:
+    where `cutoff - 1 month >= value` starts to hold."""
     if math.isinf(value):
         return [value]
+    tick = 1 if flavour.nanos else 1000
     moment, nanos = to_datetime(int(value))
     shifted = add_months(moment, 1)
     first_of_next = add_months(shifted.replace(day=1, hour=0, minute=0, second=0, microsecond=0), 1)
     return [
         instant(shifted, nanos),
-        instant(shifted, nanos) + 1,
-        instant(shifted, nanos) - 1000,
+        instant(shifted, nanos) + tick,
+        instant(shifted, nanos) - tick,
         instant(first_of_next),
-        instant(first_of_next) - 1000,
+        instant(first_of_next) - tick,
     ]
 
 
@@ -305,7 +307,9 @@ def cases(draw, flavours=tuple(FLAVOURS)) -> tuple[Flavour, list[SpineRow], list
     for _ in range(draw(st.integers(min_value=0, max_value=8))):
         if anchors and draw(st.booleans()):
             entity, moment = draw(st.sampled_from(anchors))
-            choices = [later(moment, hours) for hours in BOUNDARIES] + month_boundaries(moment)
+            choices = [later(moment, hours) for hours in BOUNDARIES] + month_boundaries(
+                moment, flavour
+            )
             cutoff = draw(st.sampled_from(choices))
             if flavour.nanos:
                 cutoff = later(cutoff, 0, draw(st.sampled_from(NANO_NUDGES)))

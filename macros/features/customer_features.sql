@@ -73,11 +73,38 @@ with_category_windows as (
 ),
 
 {#- Sessions are versioned: at a cutoff only the versions known and not yet superseded
-    count, which are exactly the sessions of the page views loaded by then. #}
+    count, which are exactly the sessions of the page views loaded by then. A version
+    superseded while its session was still loading (most of them, minutes after it was
+    known) is kept only when some cutoff of the spine falls in its lifetime: no other
+    cutoff could count it, and the window join is spared most of the versions. #}
+spine_cutoffs as (
+    select distinct cutoff_at from with_category_windows
+),
+
+session_versions as (
+    select * from {{ ref('feat_customer__web_sessions') }}
+),
+
+superseded_versions_at_cutoffs as (
+    select distinct session_versions.*
+    from session_versions
+    inner join spine_cutoffs
+        on
+            session_versions.known_at <= spine_cutoffs.cutoff_at
+            and session_versions.superseded_at > spine_cutoffs.cutoff_at
+),
+
+session_versions_at_cutoffs as (
+    select * from session_versions
+    where superseded_at is null
+    union all
+    select * from superseded_versions_at_cutoffs
+),
+
 with_session_windows as (
     {{ trainset.window_aggregates(
         spine='with_category_windows',
-        events=ref('feat_customer__web_sessions'),
+        events='session_versions_at_cutoffs',
         aggregations=[
             {'column': 'session_id', 'functions': ['count'], 'name': 'sessions'},
             {'column': 'page_view_count', 'functions': ['sum'], 'name': 'page_views'},

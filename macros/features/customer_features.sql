@@ -85,13 +85,31 @@ session_versions as (
     select * from {{ ref('feat_customer__web_sessions') }}
 ),
 
-superseded_versions_at_cutoffs as (
-    select distinct session_versions.*
+spine_cutoff_range as (
+    select
+        min(cutoff_at) as first_cutoff_at,
+        max(cutoff_at) as last_cutoff_at
+    from spine_cutoffs
+),
+
+{#- The range test first: cheap, and it leaves the range join only the versions that live
+    between the first and the last cutoff. #}
+superseded_versions_in_range as (
+    select session_versions.*
     from session_versions
+    cross join spine_cutoff_range
+    where
+        session_versions.superseded_at > spine_cutoff_range.first_cutoff_at
+        and session_versions.known_at <= spine_cutoff_range.last_cutoff_at
+),
+
+superseded_versions_at_cutoffs as (
+    select distinct superseded_versions_in_range.*
+    from superseded_versions_in_range
     inner join spine_cutoffs
         on
-            session_versions.known_at <= spine_cutoffs.cutoff_at
-            and session_versions.superseded_at > spine_cutoffs.cutoff_at
+            superseded_versions_in_range.known_at <= spine_cutoffs.cutoff_at
+            and superseded_versions_in_range.superseded_at > spine_cutoffs.cutoff_at
 ),
 
 session_versions_at_cutoffs as (

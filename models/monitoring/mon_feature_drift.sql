@@ -3,11 +3,9 @@
     (the most recent data) against all earlier cutoffs (the reference), as a population
     stability index.
 #}
-{%- set features = [
-    'tenure_days', 'days_since_last_order', 'orders_count_7d', 'orders_count_30d',
-    'orders_count_90d', 'spend_sum_30d', 'spend_sum_90d', 'spend_mean_90d',
-    'categories_count_distinct_90d', 'sessions_count_30d', 'page_views_sum_30d',
-] -%}
+{#- the numeric features of the training set, as declared in its YAML -#}
+{%- set features = trainset.drift_feature_specs('train_churn_30d')
+    | selectattr('kind', 'equalto', 'numeric') | map(attribute='name') | list -%}
 
 with
 

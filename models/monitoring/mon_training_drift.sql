@@ -26,7 +26,9 @@ drift as (
 ),
 
 severities as (
-    select *
+    select
+        declared.feature_name,
+        declared.severity
     from (
         values
         {%- for feature in features %}

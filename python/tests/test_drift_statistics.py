@@ -49,12 +49,15 @@ def _spec(method: str | None = None, threshold: float | None = None, kinds=None)
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     calls = {"auto": _spec(), "threshold": _spec(threshold=0.5)}
+    calls["erfc"] = None
     for method, kinds in FORCED.items():
         calls[method] = _spec(method, kinds=kinds)
     jinja = {
         name: f"{{{{ trainset.feature_drift('reference_rows', 'current_rows', {spec}) }}}}"
         for name, spec in calls.items()
+        if spec is not None
     }
+    jinja["erfc"] = "select x, {{ trainset.drift_erfc('x') }} as value from grid"
     return compile_macro_calls(
         jinja, tmp_path_factory.mktemp("drift_compile"), macro_folders=("monitoring",)
     )
@@ -273,6 +276,20 @@ def test_large_current_uses_the_kolmogorov_limit(compiled) -> None:
     expected = stats.ks_2samp(reference["num"], current["num"])
     assert row["statistic"] == pytest.approx(expected.statistic, abs=1e-12)
     assert row["p_value"] == pytest.approx(expected.pvalue, abs=2e-3)
+
+
+def test_erfc_matches_scipy(compiled) -> None:
+    """The complementary error function behind the chi-squared and Z-test p-values."""
+    from scipy.special import erfc
+
+    grid = np.concatenate([np.linspace(0, 12, 4801), [3.999999999, 4.0, 4.000000001, 26.0]])
+    connection = duckdb.connect()
+    connection.register("grid_arrow", pa.table({"x": grid}))
+    connection.execute("create table grid as select * from grid_arrow")
+    rows = connection.sql(compiled["erfc"]).fetchall()
+    connection.close()
+    worst = max(abs(value - erfc(x)) for x, value in rows)
+    assert len(rows) == len(grid) and worst < 1e-10
 
 
 def test_unknown_method_is_a_compile_error(tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ recorded as (
             current_count
         from read_parquet('{{ history_glob }}')
     {%- else %}
-        select * from this_build where false
+        select * from this_build
+        where false
     {%- endif %}
 ),
 

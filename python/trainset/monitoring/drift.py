@@ -21,7 +21,7 @@ from typing import Any
 from ..dbt import DbtError, read_artifact, run_dbt
 from ..export import LATEST_FILE, MANIFEST_FILE, TrainingModel, find_training_model
 from ..gates import GateError
-from ..project import Paths
+from ..project import Paths, connect_duckdb
 
 DRIFT_TEST = "drift_within_threshold"
 DRIFT_TARGET = "drift"
@@ -213,15 +213,14 @@ def _connect(paths: Paths):
 
     if paths.duckdb_path.is_file():
         try:
-            connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+            connection = connect_duckdb(paths.duckdb_path, read_only=True)
         except duckdb.IOException as error:
             raise DbtError(
                 f"Cannot open {paths.duckdb_path}: {error}. Another process (a build?) holds "
                 "it; wait for it to finish."
             ) from error
     else:
-        connection = duckdb.connect()
-    connection.execute("set TimeZone = 'UTC'")
+        connection = connect_duckdb()
     return connection
 
 

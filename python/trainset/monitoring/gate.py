@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..dbt import read_artifact
-from ..project import Paths
+from ..project import Paths, connect_duckdb
 from .drift import DRIFT_TEST, DriftRefusedError
 
 FAILING = {"fail", "error", "runtime error"}
@@ -86,7 +86,6 @@ def export_drift_decision(
     """What the last build's drift tests said about the training model, for the manifest.
     Raises DriftRefusedError when an `error`-level drift failed and it was not accepted
     (`accept`, or an enclosing `accepting_drift()` block)."""
-    import duckdb
 
     accept = _ACCEPTED.get() if accept is None else accept
     manifest = read_artifact(paths.target_dir, "manifest.json")
@@ -97,7 +96,7 @@ def export_drift_decision(
         return {"checked": False, "reason": "no drift model over the training set"}
     decision: dict[str, Any] = {"checked": True, "models": {}}
     refused: list[str] = []
-    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(paths.duckdb_path, read_only=True)
     try:
         for model_id, entry in sorted(models.items()):
             node = entry["node"]

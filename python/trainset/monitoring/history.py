@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..project import Paths
+from ..project import Paths, connect_duckdb
 from .drift import DriftInputError, DriftReport, compute_drift
 
 HISTORY_DIR = "drift_history"
@@ -93,14 +93,12 @@ def daily_drift(
     reference: str | None = None,
 ) -> list[tuple[str, DriftReport]]:
     """Drift of each day of a request log (grouped by the UTC day of `day_column`)."""
-    import duckdb
 
     files = sorted(Path(log_folder).rglob("*.parquet"))
     if not files:
         raise DriftInputError(f"{log_folder} holds no .parquet files to compare.")
     source = f"read_parquet('{Path(log_folder).resolve()}/**/*.parquet', union_by_name = true)"
-    connection = duckdb.connect()
-    connection.execute("set TimeZone = 'UTC'")
+    connection = connect_duckdb()
     try:
         columns = connection.sql(f"select * from {source} limit 0").columns
         if day_column not in columns:

@@ -32,9 +32,8 @@ def _relation(node: dict[str, Any]) -> str:
 def feature_profile(paths: Any, training_model_id: str) -> dict[str, Any]:
     """Per feature: rows, nulls, distinct, mean, std, min, max, quantiles, histogram bins and
     top categories, as the last build computed them for the set being exported."""
-    import duckdb
-
     from ..dbt import read_artifact
+    from ..project import connect_duckdb
 
     manifest = read_artifact(paths.target_dir, "manifest.json")
     run_results = read_artifact(paths.target_dir, "run_results.json")
@@ -47,7 +46,7 @@ def feature_profile(paths: Any, training_model_id: str) -> dict[str, Any]:
     }
     if PROFILE_MODEL not in nodes or statuses.get(nodes[PROFILE_MODEL][0]) != "success":
         return {"profiled": False, "reason": f"{PROFILE_MODEL} did not run in the last build"}
-    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    connection = connect_duckdb(paths.duckdb_path, read_only=True)
     try:
         result = connection.sql(
             f"select * from {_relation(nodes[PROFILE_MODEL][1])} order by feature_name"

@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -89,18 +90,20 @@ def _check_version(version: str) -> str:
     return version
 
 
-class OnlineStore:
-    """Common interface of the stores."""
+class OnlineStore(ABC):
+    """Common interface of the stores: SQLiteStore and RedisStore implement every method."""
 
     url: str
 
-    def current(self) -> VersionInfo | None:
-        raise NotImplementedError
+    @abstractmethod
+    def current(self) -> VersionInfo | None: ...
 
+    @abstractmethod
     def lookup(self, keys: list[Any]) -> tuple[VersionInfo, list[bytes | None]]:
         """The vectors of `keys` (None where absent), all from the current version."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def publish(
         self,
         info: VersionInfo,
@@ -111,17 +114,19 @@ class OnlineStore:
     ) -> VersionInfo:
         """Write the batches of `(key, vector)` rows as version `info.version`, on top of a copy
         of `base` when given (minus `remove`), then make it current."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def scan(self, version: VersionInfo) -> Iterator[list[tuple[Any, bytes]]]:
         """Every `(key, vector)` of a version, in batches."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def ping(self) -> None:
-        raise NotImplementedError
+        """Raise StoreUnavailableError unless the store answers."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - a store without connections has nothing to close
+        return None
 
 
 class SQLiteStore(OnlineStore):

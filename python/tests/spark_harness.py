@@ -61,6 +61,8 @@ def spark_session():
     for key, value in profile_settings().items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    # Stop the JVM when the test process ends, whether its tests passed or failed.
+    atexit.register(session.stop)
     session.sparkContext.setLogLevel("ERROR")
     return session
 

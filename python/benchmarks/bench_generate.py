@@ -23,7 +23,7 @@ from pathlib import Path
 RUN = textwrap.dedent(
     """
     import json, resource, sys, time
-    from trainset.generate import generate
+    from trainset.sim import generate
     out, customers, days, chunk, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
     started = time.perf_counter()
     summary = generate(out, customers=customers, days=days, chunk_customers=chunk, order_rate=rate, progress=lambda m: None)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from trainset.generate import generate
+from trainset.sim import generate
 from trainset.project import Paths, find_project_dir
 
 PROJECT_DIR = find_project_dir(Path(__file__).parent)

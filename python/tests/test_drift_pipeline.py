@@ -25,7 +25,7 @@ from conftest import make_paths
 from drift_reference import drift as reference_drift
 from trainset.cli import main
 from trainset.export import export_training_set
-from trainset.generate import generate
+from trainset.sim import generate
 from trainset.monitoring.drift import DriftRefusedError, compute_drift
 from trainset.monitoring.gate import accepting_drift, failures
 from trainset.pipeline import build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from trainset.generate import SCHEMAS, generate, generate_next_day
+from trainset.sim import SCHEMAS, generate, generate_next_day
 
 SMALL = {"customers": 200, "days": 60, "progress": lambda message: None}
 
@@ -191,3 +192,48 @@ def test_every_written_file_carries_page_checksums(tmp_path):
         path.write_bytes(bytes(data))
         with pytest.raises(OSError, match="CRC checksum verification failed"):
             pq.read_table(path, page_checksum_verification=True)
+
+
+# Content hashes of a landing zone (3 chunks, every fault kind, one extra day) written by the
+# simulator before it was split into one function per entity. A change to any draw, its order
+# or a table's layout changes a hash; a deliberate change to the simulation updates them.
+RECORDED_HASHES = {
+    "_generator.json": "0ffeddc051b4e2d68a1cef90b2a21b20c8eeca93856556c1acdee7019196c93f",
+    "customer_changes/part-00000.parquet": "d05adeb4a447781c8cb843373f75e996b62e6d91e9e1a6a1192c6a7c7b2ec32d",
+    "customer_changes/part-day-00120.parquet": "dbf40c6768b24fa36536cd8b173a9f0a40418d46726442639fa9dea3016e7445",
+    "customers/part-current.parquet": "c73476b336cae61266889e9f7b00fc76140f52c2759751f1a739d43130e71e76",
+    "order_items/part-00000.parquet": "73d464fad500a27172d1aef06f36f32137716ada940641c975c323152b8af5bc",
+    "order_items/part-day-00120.parquet": "49797cf930bf7efe094236763714a9bc5cfe624cc0bb550ffaa67282f85b6533",
+    "orders/part-00000.parquet": "8122f9e06dbeadcb28d7f958d5377297a965a3efaf745d3d76b6ab180714de85",
+    "orders/part-day-00120.parquet": "2adfbcd74702b9e9a75cd22eacfafb33c88bb0e07b2457b5eee33175fb55976d",
+    "products/part-00000.parquet": "ca603c80e64f4ab6f0a6ebc760c46add659cf3b84e1d3722d5daf63cc5aba45c",
+    "refunds/part-00000.parquet": "ab6d74b0656458c3a73703fa9b027c1e0ca1799907f36600c31e4e0f1ee39123",
+    "web_events/part-00000.parquet": "c18b397416ebece8050b14f983b2613e2e58b950ace74d1f3d5e93a438e98050",
+    "web_events/part-day-00120.parquet": "2a2fc947310003ce264f6777a1296439a4117343172c4686ee0e1445618b08de",
+}
+
+
+def _content_hashes(root):
+    """SHA-256 of each file: Parquet by schema and values (not bytes, which carry the writer's
+    version), other files by bytes."""
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            data = pq.read_table(path)
+            digest = hashlib.sha256(str(data.schema.remove_metadata()).encode())
+            for column in data.columns:
+                digest.update(repr(column.to_pylist()).encode())
+        else:
+            digest = hashlib.sha256(path.read_bytes())
+        hashes[str(path.relative_to(root).as_posix())] = digest.hexdigest()
+    return hashes
+
+
+def test_fixed_seed_writes_the_recorded_landing_zone(tmp_path):
+    root = tmp_path / "landing"
+    quiet = {"progress": lambda message: None}
+    generate(root, customers=300, days=120, seed=3, fault_rate=0.05, chunk_customers=120, **quiet)
+    generate_next_day(root, **quiet)
+    assert _content_hashes(root) == RECORDED_HASHES

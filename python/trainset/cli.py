@@ -31,7 +31,7 @@ def _paths(args: argparse.Namespace) -> Paths:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import generate
+    from .sim import generate
 
     out = Path(args.out) if args.out else _paths(args).landing_dir
     summary = generate(
@@ -199,7 +199,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(f"=== {name}: {timings[name]:.1f} s ===")
         return value
 
-    from .generate import generate
+    from .sim import generate
 
     step(
         "generate landing zone",

@@ -23,6 +23,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import platform
 import random
 import statistics
 import subprocess
@@ -33,6 +34,10 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT / "python" / "tests"))
+
+import orjson  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import Response  # noqa: E402
 
 from online_support import RedisServer, feast_venv, free_port, stop, wait_for_port  # noqa: E402
 from trainset.dbt import read_artifact  # noqa: E402
@@ -116,6 +121,66 @@ for key in ids:
 times.sort()
 print(json.dumps({"p50_ms": times[len(times) // 2] * 1e3, "p99_ms": times[int(len(times) * 0.99)] * 1e3}))
 """
+
+
+def floor_app():
+    """The floor: a minimal plain FastAPI + SQLite + orjson server over trainset's materialized
+    SQLite store (BENCH_FLOOR_STORE), answering in the same shape with the same values. One
+    route, the body parsed with orjson, one `in (...)` query on the current version's table,
+    an orjson `Response`; no validation, limits, API key, request log or version switching.
+    Started by `uvicorn --factory bench_serving:floor_app`."""
+    import sqlite3
+
+    connection = sqlite3.connect(
+        f"file:{os.environ['BENCH_FLOOR_STORE']}?mode=ro", uri=True, check_same_thread=False
+    )
+    (version,) = connection.execute("select version from trainset_current").fetchone()
+    (raw,) = connection.execute(
+        "select info from trainset_versions where version = ?", (version,)
+    ).fetchone()
+    info = orjson.loads(raw)
+    table = f"vectors_{version}"
+    index = {name: position for position, name in enumerate(info["feature_names"])}
+    stamp = info["as_of"].replace(" ", "T") + "Z"
+    app = FastAPI()
+
+    @app.post("/get-online-features")
+    async def get_online_features(request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        ids = next(iter(body["entities"].values()))
+        names = [reference.rpartition(":")[2] for reference in body["features"]]
+        marks = ",".join("?" * len(ids))
+        found = dict(
+            connection.execute(
+                f"select entity_id, vector from {table} where entity_id in ({marks})", ids
+            ).fetchall()
+        )
+        rows = [found.get(key) for key in ids]
+        rows = [orjson.loads(row) if row is not None else None for row in rows]
+        count = len(ids)
+        stamps = [stamp if row is not None else "1970-01-01T00:00:00Z" for row in rows]
+        results = [
+            {
+                "values": ids,
+                "statuses": ["PRESENT"] * count,
+                "event_timestamps": ["1970-01-01T00:00:00Z"] * count,
+            }
+        ]
+        for name in names:
+            position = index[name]
+            values = [row[position] if row is not None else None for row in rows]
+            statuses = [
+                "NOT_FOUND" if row is None else ("NULL_VALUE" if value is None else "PRESENT")
+                for row, value in zip(rows, values, strict=True)
+            ]
+            results.append({"values": values, "statuses": statuses, "event_timestamps": stamps})
+        payload = {
+            "metadata": {"feature_names": [info["entity_column"], *names]},
+            "results": results,
+        }
+        return Response(orjson.dumps(payload), media_type="application/json")
+
+    return app
 
 
 def run_json(command: list[str], **kwargs) -> dict:
@@ -202,6 +267,59 @@ def bodies(
     ]
 
 
+def check_same_answers(ports: dict[str, int], references: list[str], entities: int) -> None:
+    """Every server gives the same full answer to the same requests, or nothing is timed.
+    trainset and the floor must agree byte for byte; Feast orders its columns its own way, so
+    its answer is compared name by name (values, statuses and event timestamps)."""
+    import httpx
+
+    generator = random.Random(11)
+    samples = [
+        {"entities": {"customer_id": [generator.randint(1, entities)]}, "features": references},
+        {
+            "entities": {
+                "customer_id": [generator.randint(1, entities) for _ in range(95)]
+                + [1, 1, entities + 1, entities + 2, 2]
+            },
+            "features": references,
+        },
+    ]
+    for sample in samples:
+        answers = {}
+        for name, port in ports.items():
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/get-online-features", json=sample, timeout=60
+            )
+            if response.status_code != 200:
+                raise SystemExit(
+                    f"bench_serving: {name} answered {response.status_code}: {response.text}"
+                )
+            answers[name] = response.json()
+        if answers["floor"] != answers["trainset"]:
+            raise SystemExit("bench_serving: trainset and the floor disagree; not timing.")
+        if "feast" in answers:
+            ours, theirs = (
+                {
+                    column: (result["values"], result["statuses"], result["event_timestamps"])
+                    for column, result in zip(
+                        answer["metadata"]["feature_names"], answer["results"], strict=True
+                    )
+                }
+                for answer in (answers["trainset"], answers["feast"])
+            )
+            differ = sorted(
+                column
+                for column in set(ours) | set(theirs)
+                if column != "customer_id" and ours.get(column) != theirs.get(column)
+            )
+            if differ or ours["customer_id"][0] != theirs["customer_id"][0]:
+                raise SystemExit(
+                    f"bench_serving: trainset and Feast disagree on {', '.join(differ) or 'the keys'}"
+                    f" (e.g. {differ[:1] and (ours.get(differ[0]), theirs.get(differ[0]))}); not timing."
+                )
+    print(f"  {', '.join(ports)} return the same answers to the sample requests", flush=True)
+
+
 def start_server(command: list[str], port: int, **kwargs) -> subprocess.Popen:
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs
@@ -230,6 +348,42 @@ def in_process_lookup(
     return {"p50_ms": times[count // 2] * 1e3, "p99_ms": times[int(count * 0.99)] * 1e3}
 
 
+def targets(results: dict, materialize_entities: int) -> list[tuple[str, float, float]]:
+    """(what, measured, target) for each target of the serving path that this run measured."""
+    checks = [
+        ("HTTP 1 entity p50 ms (concurrency 1)", "http_1_entities_c1_trainset", "p50_ms", 1.0),
+        ("HTTP 1 entity p99 ms (concurrency 1)", "http_1_entities_c1_trainset", "p99_ms", 2.5),
+        (
+            "HTTP 100 entities p99 ms (concurrency 1)",
+            "http_100_entities_c1_trainset",
+            "p99_ms",
+            5.0,
+        ),
+        ("in-process lookup p99 ms", "in_process_trainset", "p99_ms", 0.05),
+    ]
+    found = [
+        (label, results[key][field], limit) for label, key, field, limit in checks if key in results
+    ]
+    if "http_1_entities_c8_feast" in results:
+        # Throughput at least twice Feast's: Feast's requests/s over trainset's is at most 0.5.
+        found.append(
+            (
+                "Feast / trainset requests per second, 1 entity, concurrency 8",
+                results["http_1_entities_c8_feast"]["rps"]
+                / results["http_1_entities_c8_trainset"]["rps"],
+                0.5,
+            )
+        )
+    for kind in ("sqlite", "redis"):
+        key = f"materialize_{kind}_{materialize_entities}"
+        if key in results:
+            found.append(
+                (f"materialize {kind} {materialize_entities:,} s", results[key]["seconds"], 20.0)
+            )
+            found.append((f"materialize {kind} peak MB", results[key]["peak_mb"], 1536.0))
+    return found
+
+
 def median_of(runs: list[dict]) -> dict:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
@@ -256,6 +410,8 @@ def main() -> None:
     parser.add_argument("--work", help="work folder (default: a temporary one)")
     parser.add_argument("--skip-feast", action="store_true", help="trainset only")
     args = parser.parse_args()
+    started = time.monotonic()
+    load_at_start = os.getloadavg()
 
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_serving_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -365,9 +521,8 @@ def main() -> None:
             else:
                 feast_repo = repo
 
-    # Same answers before timing anything.
     references = [f"{catalog.view}:{name}" for name in catalog.feature_names]
-    our_port = free_port()
+    our_port, floor_port = free_port(), free_port()
     servers = {
         "trainset": (
             [
@@ -382,7 +537,27 @@ def main() -> None:
             ],
             our_port,
             {"cwd": PROJECT},
-        )
+        ),
+        "floor": (
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "bench_serving:floor_app",
+                "--app-dir",
+                str(Path(__file__).resolve().parent),
+                "--port",
+                str(floor_port),
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            floor_port,
+            {"cwd": PROJECT, "env": {**os.environ, "BENCH_FLOOR_STORE": ours_store}},
+        ),
     }
     if feast_repo is not None:
         feast_port = free_port()
@@ -406,32 +581,13 @@ def main() -> None:
     try:
         for name, (command, port, options) in servers.items():
             processes[name] = start_server(command, port, **options)
-        if "feast" in processes:
-            import httpx
-
-            sample = {"entities": {"customer_id": list(range(1, 51))}, "features": references}
-            answers = {
-                name: httpx.post(
-                    f"http://127.0.0.1:{port}/get-online-features", json=sample, timeout=60
-                ).json()
-                for name, (_, port, _) in servers.items()
-            }
-            # Feast orders its columns its own way: compare by name.
-            ours_values, feast_values = (
-                dict(
-                    zip(
-                        answer["metadata"]["feature_names"],
-                        [result["values"] for result in answer["results"]],
-                        strict=True,
-                    )
-                )
-                for answer in (answers["trainset"], answers["feast"])
-            )
-            if ours_values != feast_values:
-                raise SystemExit(
-                    "bench_serving: trainset and Feast disagree on the sample; not timing."
-                )
-            print("  both servers return the same 50 vectors", flush=True)
+        # Same answers before timing anything: one entity, and 100 with duplicates and ids
+        # that are not in the store, every feature.
+        check_same_answers(
+            {name: port for name, (_, port, _) in servers.items()},
+            references,
+            args.entities,
+        )
         for per_request in (1, 100):
             payloads = bodies(catalog, args.entities, per_request)
             for concurrency in (1, 8):
@@ -473,23 +629,47 @@ def main() -> None:
         flush=True,
     )
 
-    if "feast" in servers:
-        print("\nratios (Feast / trainset for latency, trainset / Feast for throughput):")
+    for other in ("feast", "floor"):
+        if other not in servers:
+            continue
+        print(
+            f"\nratios against {other} in this run ({other} / trainset for latency, "
+            f"trainset / {other} for throughput; above 1 means trainset is better):"
+        )
         for per_request in (1, 100):
             for concurrency in (1, 8):
                 ours = results[f"http_{per_request}_entities_c{concurrency}_trainset"]
-                theirs = results[f"http_{per_request}_entities_c{concurrency}_feast"]
+                theirs = results[f"http_{per_request}_entities_c{concurrency}_{other}"]
+                ratios = {
+                    "p50": theirs["p50_ms"] / ours["p50_ms"],
+                    "p99": theirs["p99_ms"] / ours["p99_ms"],
+                    "throughput": ours["rps"] / theirs["rps"],
+                }
+                results[f"ratio_{other}_{per_request}_entities_c{concurrency}"] = ratios
                 print(
-                    f"  {per_request:>3} entities, concurrency {concurrency}: p50 {theirs['p50_ms'] / ours['p50_ms']:.1f}x, "
-                    f"p99 {theirs['p99_ms'] / ours['p99_ms']:.1f}x, throughput {ours['rps'] / theirs['rps']:.2f}x"
+                    f"  {per_request:>3} entities, concurrency {concurrency}: "
+                    + ", ".join(f"{name} {value:.2f}x" for name, value in ratios.items())
                 )
+    if "in_process_feast" in results:
         print(
-            f"  in-process p99: {results['in_process_feast']['p99_ms'] / results['in_process_trainset']['p99_ms']:.0f}x"
+            f"  in-process p99 (Feast / trainset): {results['in_process_feast']['p99_ms'] / results['in_process_trainset']['p99_ms']:.0f}x"
+        )
+    print("\ntargets:")
+    for label, value, limit in targets(results, args.materialize_entities):
+        print(
+            f"  {'met    ' if value <= limit else 'NOT MET'} {label}: {value:.3f} (target {limit:g})"
         )
     results["machine"] = {
         "cpus": os.cpu_count(),
-        "load_average_at_end": os.getloadavg()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": os.getloadavg(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "seconds": round(time.monotonic() - started, 1),
+        "repeat": args.repeat,
+        "duration": args.duration,
     }
     print(f"  machine: {results['machine']}")
     (work / "results.json").write_text(json.dumps(results, indent=2))

@@ -117,6 +117,13 @@ def test_full_feature_names_feature_service_and_metadata_flag(server, built, sto
             422,
             "customer_id[1]",
         ),
+        (
+            # Beyond 64 bits: no SQLite integer can hold it.
+            b'{"entities": {"customer_id": [1, 9223372036854775808]}, '
+            b'"features": ["customer_features:plan"]}',
+            422,
+            "customer_id[1]",
+        ),
         ({"entities": {"customer_id": [1]}, "features": [f"{VIEW}:nope"]}, 404, f"{VIEW}:nope"),
         (
             {"entities": {"customer_id": [1]}, "features": ["other_view:plan"]},

@@ -27,6 +27,7 @@ from trainset.export import feature_definitions, find_training_model
 from trainset.online import get_features, materialize, open_store
 from trainset.online.catalog import load_catalog
 from trainset.online.materialize import MaterializeError, Source
+from trainset.online.service import RequestError
 from trainset.online.skew import check_store
 
 pytestmark = pytest.mark.integration
@@ -333,6 +334,34 @@ def test_readers_never_see_a_mixed_version(built, tmp_path, kind, request):
     assert not errors, errors[0]
     assert not mixed
     assert seen == {True, False}
+
+
+def test_sdk_sees_each_new_materialization_without_restart(built, tmp_path):
+    """The SDK keeps its store open and its lookups prepared between calls, yet every call
+    answers from the version current at that moment: one entity, and many (duplicates and
+    unknown ids included, in request order)."""
+    first, second, ids = _two_versions(built, tmp_path)
+    url = str(tmp_path / "sdk.sqlite")
+    expected = {source.build_id: mart(source.duckdb_path)[1] for source in (first, second)}
+    many = [ids[3], ids[0], ids[3], 10**12, ids[-1]]
+    feature = [f"{VIEW}:tenure_days"]
+    for source in (first, second, first):
+        materialize(built.paths, store=url, source=source, progress=lambda message: None)
+        rows = expected[source.build_id]
+        assert get_features({"customer_id": [ids[0]]}, feature, store=url) == {
+            "customer_id": [ids[0]],
+            "tenure_days": [rows[ids[0]]["tenure_days"]],
+        }
+        assert get_features({"customer_id": many}, feature, store=url) == {
+            "customer_id": many,
+            "tenure_days": [rows[key]["tenure_days"] if key in rows else None for key in many],
+        }
+
+
+def test_sdk_names_an_id_beyond_64_bits(served):
+    _, store_path, _ = served
+    with pytest.raises(RequestError, match=r"customer_id\[1\]"):
+        get_features({"customer_id": [1, 2**63]}, [f"{VIEW}:plan"], store=str(store_path))
 
 
 KILL_SCRIPT = """

@@ -17,22 +17,24 @@ from ..project import find_project_dir
 from .service import FeatureService
 from .store import OnlineStore, default_store_url, open_store
 
-_services: dict[str, FeatureService] = {}
+_services: dict[Any, FeatureService] = {}
 _lock = threading.Lock()
 
 
 def _service(store: OnlineStore | str | None) -> FeatureService:
-    if isinstance(store, OnlineStore):
-        key = f"object:{id(store)}"
-        with _lock:
-            if key not in _services:
-                _services[key] = FeatureService(store)
-            return _services[key]
-    url = store or default_store_url(find_project_dir())
+    # Read without the lock (a dict lookup is atomic); create under it. Without a store, the
+    # default one is looked up on each call (TRAINSET_ONLINE_STORE may change).
+    key = store if store is not None else default_store_url(find_project_dir())
+    service = _services.get(key)
+    if service is not None:
+        return service
     with _lock:
-        if url not in _services:
-            _services[url] = FeatureService(open_store(url))
-        return _services[url]
+        if key not in _services:
+            # Keyed by the store object itself, or by its URL: it stays open with its service.
+            _services[key] = FeatureService(
+                key if isinstance(key, OnlineStore) else open_store(key)
+            )
+        return _services[key]
 
 
 def get_features(
@@ -43,19 +45,25 @@ def get_features(
     full_feature_names: bool = False,
     store: OnlineStore | str | None = None,
 ) -> dict[str, list[Any]]:
-    """Feature values of `entities` from the current version of the online store."""
-    service = _service(store)
-    if not isinstance(full_feature_names, bool):
+    """Feature values of `entities` from the current version of the online store.
+
+    The store stays open between calls, with its lookup statements prepared and the feature
+    list resolved once per version; each call reads the version pointer in the same statement
+    as the vectors, so a new materialization is seen by the next call, whole.
+    """
+    service = _services.get(store) or _service(store)
+    if full_feature_names is not True and full_feature_names is not False:
         raise TypeError("full_feature_names must be True or False.")
-    _, ids = service.check_keys(service._last_info or service.store.current(), entities)
-    info, vectors = service.store.lookup(ids)
-    service._last_info = info
-    plan = service.plan(info, features, feature_service, full_feature_names)
+    _, plan, ids, vectors = service.lookup(entities, features, feature_service, full_feature_names)
     result: dict[str, list[Any]] = {plan.names[0]: list(ids)}
     if len(vectors) == 1:
         row = loads(vectors[0]) if vectors[0] is not None else None
-        for name, position in zip(plan.names[1:], plan.positions, strict=True):
-            result[name] = [row[position] if row is not None else None]
+        if row is None:
+            for name in plan.names[1:]:
+                result[name] = [None]
+        else:
+            for name, position in zip(plan.names[1:], plan.positions, strict=True):
+                result[name] = [row[position]]
         return result
     rows = [loads(vector) if vector is not None else None for vector in vectors]
     for name, position in zip(plan.names[1:], plan.positions, strict=True):

@@ -29,6 +29,8 @@ NULL_VALUE = "NULL_VALUE"
 OUTSIDE_MAX_AGE = "OUTSIDE_MAX_AGE"
 REQUEST_KEYS = {"entities", "features", "feature_service", "full_feature_names"}
 ACCEPTED_KEYS = REQUEST_KEYS | {"include_feature_view_version_metadata"}
+MIN_KEY = -(2**63)
+MAX_KEY = 2**63 - 1
 
 
 class RequestError(ValueError):
@@ -68,6 +70,7 @@ class FeatureService:
         self.request_log = request_log
         self.clock = clock
         self._plans: dict[tuple, Plan] = {}
+        self._stamps: dict[str, str] = {}
         self._last_info: VersionInfo | None = None
 
     def max_age_hours(self, info: VersionInfo) -> float | None:
@@ -165,19 +168,48 @@ class FeatureService:
                 413,
             )
         integer = info is not None and info.key_type == "integer"
+        # The common case at C speed (every id of the right type, integers within SQLite's and
+        # JSON's 64 bits); the loop below only runs to name the first wrong id.
+        if integer:
+            if (
+                all(type(value) is int for value in ids)
+                and MIN_KEY <= min(ids) <= max(ids) <= MAX_KEY
+            ):
+                return key, ids
+        elif all(type(value) is str for value in ids):
+            return key, ids
         for position, value in enumerate(ids):
             ok = (
-                (isinstance(value, int) and not isinstance(value, bool))
+                (
+                    isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and MIN_KEY <= value <= MAX_KEY
+                )
                 if integer
                 else isinstance(value, str)
             )
             if not ok:
-                expected = "an integer" if integer else "a string"
+                expected = "a 64-bit integer" if integer else "a string"
                 raise RequestError(
                     f"`entities.{key}[{position}]` is {value!r}: each {key} must be {expected}.",
                     422,
                 )
         return key, ids
+
+    def lookup(
+        self,
+        entities: Any,
+        features: list[str] | None,
+        feature_service: str | None,
+        full_feature_names: bool,
+    ) -> tuple[VersionInfo, Plan, list[Any], list[bytes | None]]:
+        """Validate, read the vectors of one version, resolve the feature list against it."""
+        # Key type and limits of the last version seen (re-read when unknown): one store
+        # round trip per request, the lookup, which resolves the version itself.
+        _, ids = self.check_keys(self._last_info or self.store.current(), entities)
+        info, vectors = self.store.lookup(ids)
+        self._last_info = info
+        return info, self.plan(info, features, feature_service, full_feature_names), ids, vectors
 
     def get_online_features(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -200,12 +232,7 @@ class FeatureService:
         service = body.get("feature_service")
         if service is not None and not isinstance(service, str):
             raise RequestError("`feature_service` must be a string.", 422)
-        # Key type and limits of the last version seen (re-read when unknown): one store
-        # round trip per request, the lookup, which resolves the version itself.
-        _, ids = self.check_keys(self._last_info or self.store.current(), body["entities"])
-        info, vectors = self.store.lookup(ids)
-        self._last_info = info
-        plan = self.plan(info, features, service, full)
+        info, plan, ids, vectors = self.lookup(body["entities"], features, service, full)
         requested_at = self.clock()
         response = self.respond(info, plan, ids, vectors, requested_at)
         if self.request_log is not None:
@@ -223,9 +250,9 @@ class FeatureService:
         count = len(ids)
         max_age = self.max_age_hours(info)
         stale = max_age is not None and (now - info.as_of_epoch) > max_age * 3600.0
-        stamp = _timestamp(info)
-        loads = orjson.loads
-        decoded = [loads(vector) if vector is not None else None for vector in vectors]
+        stamp = self._stamps.get(info.version)
+        if stamp is None:
+            stamp = self._stamps[info.version] = _timestamp(info)
         results: list[dict[str, Any]] = [
             {
                 "values": list(ids),
@@ -234,12 +261,12 @@ class FeatureService:
             }
         ]
         present = OUTSIDE_MAX_AGE if stale else PRESENT
-        if None not in decoded:
-            # Every entity found: transpose the vectors once, at C speed.
-            columns = list(zip(*decoded, strict=True)) if decoded else []
+        if None not in vectors:
+            # Every entity found: decode and transpose the vectors once, at C speed.
+            columns = list(zip(*map(orjson.loads, vectors), strict=True))
             stamps = [stamp] * count
             for position in plan.positions:
-                values = list(columns[position]) if columns else []
+                values = list(columns[position])
                 statuses = (
                     [present] * count
                     if None not in values
@@ -247,6 +274,7 @@ class FeatureService:
                 )
                 results.append({"values": values, "statuses": statuses, "event_timestamps": stamps})
         else:
+            decoded = [orjson.loads(vector) if vector is not None else None for vector in vectors]
             stamps = [stamp if row is not None else EPOCH for row in decoded]
             for position in plan.positions:
                 values = [row[position] if row is not None else None for row in decoded]

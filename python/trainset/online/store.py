@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -71,7 +72,7 @@ class VersionInfo:
     def from_json(cls, data: bytes | str) -> VersionInfo:
         return cls(**orjson.loads(data))
 
-    @property
+    @cached_property
     def as_of_epoch(self) -> float:
         return datetime.fromisoformat(self.as_of).replace(tzinfo=UTC).timestamp()
 
@@ -137,7 +138,7 @@ class SQLiteStore(OnlineStore):
         self.url = f"sqlite:///{self.path}"
         self._local = threading.local()
         self._infos: dict[str, VersionInfo] = {}
-        self._single: tuple[str, VersionInfo, str] | None = None
+        self._compiled: tuple[str, VersionInfo, str, str] | None = None
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -183,44 +184,49 @@ class SQLiteStore(OnlineStore):
 
     def lookup(self, keys: list[Any]) -> tuple[VersionInfo, list[bytes | None]]:
         connection = self._connection()
-        for attempt in range(3):
+        if not keys:
+            info = self.current()
+            if info is None:
+                raise NotMaterializedError("The online store holds no version yet.")
+            return info, []
+        for attempt in range(4):
             try:
-                if len(keys) == 1 and self._single is not None:
-                    # One statement reads the pointer and the vector together; when the
-                    # pointer has moved, read again from the version it names.
-                    version, info, statement = self._single
-                    found = connection.execute(statement, (keys[0],)).fetchone()
-                    if found is not None and found[0] == version:
-                        return info, [found[1]]
+                compiled = self._compiled
+                if compiled is not None:
+                    # One statement reads the pointer and the vectors together (the pointer is
+                    # the version marker: no other read per call); when the pointer has moved,
+                    # compile the statements of the version it names and read again.
+                    version, info, single, many = compiled
+                    if len(keys) == 1:
+                        found = connection.execute(single, (keys[0],)).fetchone()
+                        if found is not None and found[0] == version:
+                            return info, [found[1]]
+                    else:
+                        rows = connection.execute(many, (orjson.dumps(keys),)).fetchall()
+                        if rows and rows[0][0] == version:
+                            return info, [row[1] for row in rows]
                 row = connection.execute("select version from trainset_current").fetchone()
                 if row is None:
                     raise NotMaterializedError("The online store holds no version yet.")
                 info = self._info(connection, row[0])
                 table = f"vectors_{_check_version(info.version)}"
-                self._single = (
+                # Two statements per version, prepared once per connection (sqlite3 caches
+                # them by their text): one key, and any number of keys passed as one JSON
+                # array, answered in request order with null where a key is absent.
+                self._compiled = (
                     info.version,
                     info,
                     f"select version, (select vector from {table} where entity_id = ?) "
                     "from trainset_current",
+                    f"select (select version from trainset_current), {table}.vector "
+                    f"from json_each(?) as requested left join {table} "
+                    f"on {table}.entity_id = requested.value order by requested.key",
                 )
-                if len(keys) == 1:
-                    continue
-                vectors: dict[Any, bytes] = {}
-                for start in range(0, len(keys), LOOKUP_CHUNK):
-                    chunk = keys[start : start + LOOKUP_CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    vectors.update(
-                        connection.execute(
-                            f"select entity_id, vector from {table} where entity_id in ({marks})",
-                            chunk,
-                        ).fetchall()
-                    )
-                return info, [vectors.get(key) for key in keys]
             except sqlite3.OperationalError as error:
                 # The table of a version two materializations old was dropped between reading
                 # the pointer and the vectors: read the pointer again.
-                if "no such table" in str(error) and attempt < 2:
-                    self._single = None
+                if "no such table" in str(error) and attempt < 3:
+                    self._compiled = None
                     continue
                 raise StoreUnavailableError(f"{self.path}: {error}") from error
         raise StoreUnavailableError(f"{self.path}: the current version kept moving; retry.")

@@ -1,13 +1,16 @@
 # trainset: two commands do everything.
 #   make demo   build the churn training set from a simulated landing zone on DuckDB
 #   make test   the whole suite: dbt build (data + unit tests) on small data, lint, pytest
+#   make clean  remove everything generated (data, exports, dbt's target and packages, the
+#               example's model and MLflow store) and the install stamp, so the next make
+#               installs again into .venv; `make distclean` also removes .venv itself
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CI_DATA := data/ci
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: venv deps demo test dbt-test lint pytest docs clean
+.PHONY: venv deps demo test dbt-test lint pytest docs clean distclean
 
 venv: $(VENV)/.installed
 
@@ -22,8 +25,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 deps: venv
 	$(BIN)/python -m trainset.packages
 
+# DEMO_ARGS: e.g. "--customers 300 --days 300" for a quick run (CI checks the command that way).
+DEMO_ARGS ?=
 demo: venv
-	$(BIN)/trainset demo
+	$(BIN)/trainset demo $(DEMO_ARGS)
 
 test: dbt-test lint pytest
 
@@ -50,4 +55,7 @@ docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .
 
 clean:
-	rm -rf target dbt_packages logs data exports
+	rm -rf target target.builds dbt_packages logs data exports mlruns $(VENV)/.installed
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,6 +1,6 @@
 """Train a churn classifier on the latest exported churn_30d training set.
 
-    python python/examples/train_churn.py [--version V] [--exports-dir DIR] [--out DIR]
+    .venv/bin/python python/examples/train_churn.py [--version V] [--exports-dir DIR] [--out DIR]
         [--tracking-uri URI] [--no-mlflow]
 
 Loads the train, validation and test splits recorded in the export's manifest (time-ordered,
@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--version", help="training-set version (default: LATEST)")
     parser.add_argument("--exports-dir", help="exports folder (default: the project's exports/)")
-    parser.add_argument("--out", default="model", help="folder for the model card (model/)")
+    parser.add_argument(
+        "--out", default="data/model", help="folder for the model card (data/model, ignored by git)"
+    )
     parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: <project>/mlruns)")
     parser.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     args = parser.parse_args(argv)
@@ -111,10 +113,10 @@ def log_to_mlflow(model, card: dict, manifest: dict, args: argparse.Namespace) -
     import mlflow
     import mlflow.sklearn
 
-    from trainset.export import MANIFEST_FILE
     from trainset.monitoring.lineage import TAG_PREFIX, artifact_location, default_tracking_uri
     from trainset.project import Paths
     from trainset.reader import resolve_version
+    from trainset.store import MANIFEST_FILE
 
     paths = Paths.resolve()
     folder = resolve_version("churn_30d", manifest["version"], args.exports_dir)

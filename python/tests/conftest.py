@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from trainset.sim import generate
 from trainset.project import Paths, find_project_dir
+from trainset.sim import generate
 
 PROJECT_DIR = find_project_dir(Path(__file__).parent)
 SMALL = {"customers": 300, "days": 300, "seed": 11}

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import PROJECT_DIR
 from pit_harness import start_postgres
-from trainset.dbt import _release_duckdb
+from trainset.compile import _release_duckdb
 
 pytestmark = pytest.mark.integration
 PACKAGE = PROJECT_DIR / "local_packages" / "dbt_expectations"

@@ -25,11 +25,11 @@ from conftest import make_paths
 from drift_reference import drift as reference_drift
 from trainset.cli import main
 from trainset.export import export_training_set
-from trainset.sim import generate
 from trainset.monitoring.drift import DriftRefusedError, compute_drift
 from trainset.monitoring.gate import accepting_drift, failures
 from trainset.pipeline import build
 from trainset.reader import load, load_manifest
+from trainset.sim import generate
 
 ARTIFACTS = Path(os.environ.get("TRAINSET_TEST_ARTIFACTS", "/tmp/trainset-test-artifacts"))
 

@@ -163,8 +163,8 @@ def test_export_refuses_when_an_upstream_test_failed(built, tmp_path):
 
 
 def test_snapshot_records_changes_of_a_second_day(fresh_copy):
-    from trainset.sim import generate_next_day
     from trainset.pipeline import build
+    from trainset.sim import generate_next_day
 
     paths = fresh_copy.paths
     quiet = {"progress": lambda message: None}

@@ -136,7 +136,7 @@ def test_cli_exit_codes_and_help(exported, capsys, monkeypatch):
     assert main(["--project-dir", str(PROJECT_DIR), "list"]) == 0
     assert result.version in capsys.readouterr().out
     assert (
-        main(["--project-dir", str(PROJECT_DIR), "diff", "churn_30d", result.version, "nope"]) == 2
+        main(["--project-dir", str(PROJECT_DIR), "diff", "churn_30d", result.version, "nope"]) == 4
     )
     assert "No complete version 'nope'" in capsys.readouterr().err
     assert (

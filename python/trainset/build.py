@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from .errors import BusyError
 from .project import Paths
 
 RUNNING, PASSED, FAILED, REFUSED = "running", "passed", "failed", "refused"
@@ -49,7 +50,7 @@ CODE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md", ".py"}
 SKIPPED_FOLDERS = {"target", "logs", "dbt_packages", "__pycache__"}
 
 
-class BuildLockedError(RuntimeError):
+class BuildLockedError(BusyError):
     """Raised when another process holds the build lock of the database."""
 
 

@@ -1,8 +1,8 @@
 """The `trainset` command line: generate, build, export, list and the end-to-end demo.
 
-Exit codes: 0 success, 1 a gate or build failed (the data or models need fixing) or another
-build holds the database (run again when it is done), 2 the command was used wrongly or an input
-is missing (a landing file outside the contract included).
+Output (see `trainset.output`): results on stdout, one line per finished step and progress on
+stderr, dbt's own log only with `--verbose`. Errors are one line naming what to fix, with the
+exit code of their kind (see `trainset.errors`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -10,16 +10,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .project import Paths, ProjectNotFoundError
+from .errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    BuildFailedError,
+    InputError,
+    TrainsetError,
+    UsageError,
+)
+from .output import Output
+from .project import Paths
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_FAILED = EXIT_CHECK_FAILED  # the name the online and monitoring commands use
+SHOWN_DBT_ERRORS = 40  # dbt error lines shown when a build fails (all are in dbt's log file)
+
+
+def _out(args: argparse.Namespace) -> Output:
+    return args.output
 
 
 def _say(message: str) -> None:
@@ -30,97 +44,181 @@ def _paths(args: argparse.Namespace) -> Paths:
     return Paths.resolve(Path(args.project_dir) if args.project_dir else None)
 
 
+def versions() -> str:
+    """`trainset X, dbt-core Y, dbt-duckdb Z, duckdb W, Python V` for --version."""
+    parts = []
+    for name in ("trainset", "dbt-core", "dbt-duckdb", "duckdb"):
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    parts.append(f"Python {sys.version.split()[0]}")
+    return ", ".join(parts)
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(versions())
+        parser.exit()
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from .sim import generate
 
-    out = Path(args.out) if args.out else _paths(args).landing_dir
-    summary = generate(
-        out,
-        customers=args.customers,
-        days=args.days,
-        start=args.start,
-        seed=args.seed,
-        faults=not args.no_faults,
-        order_rate=args.order_rate,
-    )
-    rows = summary.get("rows", {})
-    _say(f"generate: wrote {sum(rows.values()):,} rows to {out}")
+    out = _out(args)
+    target = Path(args.out) if args.out else _paths(args).landing_dir
+    with out.step("generate") as step:
+        summary = generate(
+            target,
+            customers=args.customers,
+            days=args.days,
+            start=args.start,
+            seed=args.seed,
+            faults=not args.no_faults,
+            order_rate=args.order_rate,
+            progress=out.progress,
+        )
+        rows = summary.get("rows", {})
+        step["status"] = f"{sum(rows.values()):,} rows written"
+        step["where"] = target
     return EXIT_OK
 
 
-def _build(paths: Paths, select: Sequence[str] | None = None, freshness: bool = False) -> bool:
+def _build(out: Output, paths: Paths, select: Sequence[str] | None = None, **kwargs: Any) -> float:
+    """The build as one step; its seconds. Raises BuildFailedError (after dbt's error lines)
+    when it fails."""
     from .pipeline import build
 
-    return build(paths, select, freshness=freshness, progress=_say).success
+    if not paths.landing_dir.is_dir():
+        raise InputError(
+            f"no landing zone at {paths.landing_dir}: run `trainset generate` or set "
+            "TRAINSET_LANDING_DIR to your landing files."
+        )
+    with out.step("build") as step:
+        run = build(
+            paths,
+            select,
+            progress=out.detail,
+            dbt_progress=out.progress,
+            dbt_log=out.detail,
+            **kwargs,
+        )
+        step["status"] = "passed" if run.success else "FAILED"
+        step["where"] = paths.duckdb_path
+        if not run.success and not out.verbose:
+            for line in run.errors[-SHOWN_DBT_ERRORS:]:
+                out.say(line)
+    if not run.success:
+        raise BuildFailedError(
+            "the dbt build failed (dbt's errors above, its full log in "
+            f"{paths.target_dir / 'logs'}); fix the failing models or data and build again"
+        )
+    return float(step["seconds"])
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    paths = _paths(args)
-    if not paths.landing_dir.is_dir():
-        _say(
-            f"build: no landing zone at {paths.landing_dir}: run `trainset generate` or set "
-            "TRAINSET_LANDING_DIR to your landing files."
-        )
-        return EXIT_USAGE
-    ok = _build(paths, args.select, freshness=args.freshness)
-    _say("build: passed" if ok else "build: FAILED (see the dbt output above)")
-    return EXIT_OK if ok else EXIT_FAILED
+    _build(_out(args), _paths(args), args.select, freshness=args.freshness)
+    return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_training_set
     from .monitoring.gate import accepting_drift
 
-    with accepting_drift(args.accept_drift):
-        result = export_training_set(args.task, _paths(args), progress=_say)
-    print(result.path)
+    out = _out(args)
+    with out.step(f"export {args.task}") as step, accepting_drift(args.accept_drift):
+        result = export_training_set(args.task, _paths(args), progress=out.detail)
+        step["status"] = "same content as before" if result.reused else "published"
+        step["where"] = result.path
+    out.result(str(result.path))
     return EXIT_OK
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    from .reader import list_versions
+def _known_tasks(args: argparse.Namespace) -> list[str]:
+    """The training tasks the dbt project declares."""
+    from .export import training_models
 
+    return sorted(training_models(_manifest(args)))
+
+
+def _require_task(args: argparse.Namespace, task: str) -> None:
+    known = _known_tasks(args)
+    if task not in known:
+        raise UsageError(
+            f"no training set named {task!r} in the dbt project (known: "
+            f"{', '.join(known) or 'none'})"
+        )
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .store import latest_version, list_versions
+
+    out = _out(args)
     paths = _paths(args)
-    tasks = (
-        [args.task]
-        if args.task
-        else sorted(entry.name for entry in paths.exports_dir.glob("*") if entry.is_dir())
-    )
+    if args.task:
+        tasks = [args.task]
+        if not (paths.exports_dir / args.task).is_dir():
+            _require_task(args, args.task)
+    else:
+        tasks = sorted(entry.name for entry in paths.exports_dir.glob("*") if entry.is_dir())
+    shown = 0
     for task in tasks:
-        latest_file = paths.exports_dir / task / "LATEST"
-        latest = latest_file.read_text().strip() if latest_file.is_file() else None
+        latest = latest_version(task, paths.exports_dir)
         for manifest in list_versions(task, paths.exports_dir):
             marker = "*" if manifest["version"] == latest else " "
             balance = manifest["label_balance"].get("positive_share")
-            print(
+            share = "n/a" if balance is None else f"{balance:.3f}"
+            out.result(
                 f"{marker} {task}/{manifest['version']}  rows={manifest['row_count']:,}  "
-                f"positive_share={balance:.3f}  sha256={manifest['content_sha256'][:12]}"
+                f"positive_share={share}  sha256={manifest['content_sha256'][:12]}"
             )
+            shown += 1
+    if not shown:
+        what = f"of {args.task} " if args.task else ""
+        out.say(
+            f"list: no exported versions {what}in {paths.exports_dir} (run `trainset export "
+            f"{args.task or '<task>'}` after a passing build)"
+        )
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
-    report = verify(args.task, args.version, _paths(args), progress=_say)
+    out = _out(args)
+    with out.step(f"verify {args.task}") as step:
+        report = verify(
+            args.task,
+            args.version,
+            _paths(args),
+            progress=out.detail,
+            dbt_progress=out.progress,
+            dbt_log=out.detail,
+        )
+        step["status"] = "hash matches" if report.ok else "MISMATCH"
     for warning in report.warnings:
-        _say(f"verify: warning: {warning}")
+        out.warn(warning)
     if report.ok:
-        print(f"verified {report.task}/{report.version}: rebuild hash {report.actual_hash} matches")
+        out.result(f"verified {report.task}/{report.version}: sha256 {report.actual_hash}")
         return EXIT_OK
-    print(
-        f"MISMATCH {report.task}/{report.version}: expected {report.expected_hash}, got {report.actual_hash}"
+    out.result(
+        f"MISMATCH {report.task}/{report.version}: expected {report.expected_hash}, "
+        f"got {report.actual_hash}"
     )
     for line in report.differences:
-        print(f"  - {line}")
-    return EXIT_FAILED
+        out.result(f"  - {line}")
+    return EXIT_CHECK_FAILED
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .verify import diff_versions
 
+    out = _out(args)
     for line in diff_versions(args.task, args.first, args.second, _paths(args).exports_dir):
-        print(line)
+        out.result(line)
     return EXIT_OK
 
 
@@ -138,17 +236,28 @@ def cmd_features(args: argparse.Namespace) -> int:
 
     from .catalog import features, search, to_markdown
 
-    items = search(features(_manifest(args)), args.search)
+    out = _out(args)
+    every = features(_manifest(args))
+    items = search(every, args.search)
     if args.format == "json":
-        print(json.dumps([asdict(item) for item in items], indent=2))
+        out.result(json.dumps([asdict(item) for item in items], indent=2))
     elif args.format == "markdown":
-        print(to_markdown(items), end="")
+        out.result(to_markdown(items).rstrip("\n"))
     else:
         for item in items:
-            print(
-                f"{item.name:<32} {item.data_type or '':<9} {item.source_model or '':<30} {item.description}"
+            out.result(
+                f"{item.name:<32} {item.data_type or '':<9} {item.source_model or '':<30} "
+                f"{item.description}"
             )
-    return EXIT_OK if items else EXIT_FAILED
+    if not items:
+        out.say(
+            f"features: none match {args.search!r} (the project declares {len(every)}; "
+            "`trainset features` lists them all)"
+            if args.search
+            else "features: the project declares no features (meta.feature in a training "
+            "model's YAML)"
+        )
+    return EXIT_OK
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -156,7 +265,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     items = features(_manifest(args))
     Path(args.out).write_text(to_markdown(items), encoding="utf-8")
-    _say(f"catalog: {len(items)} features written to {args.out}")
+    _out(args).say(f"catalog: {len(items)} features written to {args.out}")
     return EXIT_OK
 
 
@@ -187,55 +296,49 @@ def _layer_counts(paths: Paths) -> dict[str, Any]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .export import export_training_set
-
-    paths = _paths(args)
-    timings: dict[str, float] = {}
-
-    def step(name: str, action: Callable[[], Any]) -> Any:
-        _say(f"\n=== {name} ===")
-        started = time.perf_counter()
-        value = action()
-        timings[name] = time.perf_counter() - started
-        _say(f"=== {name}: {timings[name]:.1f} s ===")
-        return value
-
     from .sim import generate
 
-    step(
-        "generate landing zone",
-        lambda: generate(
-            paths.landing_dir, customers=args.customers, days=args.days, seed=args.seed
-        ),
-    )
-    if not step("dbt build", lambda: _build(paths)):
-        _say("demo: dbt build failed; nothing was exported (earlier exports are untouched)")
-        return EXIT_FAILED
-    result = step("export", lambda: export_training_set("churn_30d", paths, progress=_say))
+    out = _out(args)
+    paths = _paths(args)
+    timings: dict[str, float] = {}
+    with out.step("generate") as step:
+        summary = generate(
+            paths.landing_dir,
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            progress=out.progress,
+        )
+        step["status"] = f"{sum(summary['rows'].values()):,} rows written"
+        step["where"] = paths.landing_dir
+    timings["generate"] = float(step["seconds"])
+    timings["build"] = _build(out, paths)
+    with out.step("export churn_30d") as step:
+        result = export_training_set("churn_30d", paths, progress=out.detail)
+        step["where"] = result.path
+    timings["export"] = float(step["seconds"])
     counts = _layer_counts(paths)
     manifest = result.manifest
     balance = manifest["label_balance"]
     features = [feature["name"] for feature in manifest["feature_definitions"]["features"]]
-    print("\n=== trainset demo: churn_30d ===")
-    print(f"export:        {result.path}")
-    print(f"rows:          {manifest['row_count']:,}")
-    print(
+    quarantined = sum(count for _, _, count in counts["quarantine"])
+    out.result(f"export:        {result.path}")
+    out.result(f"rows:          {manifest['row_count']:,}")
+    out.result(
         f"label balance: {balance['positive']:,} churned / {balance['negative']:,} retained "
         f"(positive share {balance['positive_share']:.3f})"
     )
-    print(
+    out.result(
         f"cutoffs:       {manifest['cutoff_bounds']['min']} .. {manifest['cutoff_bounds']['max']}"
     )
-    print(f"features ({len(features)}): {', '.join(features)}")
-    print("rows per model:")
+    out.result(f"features:      {len(features)} ({', '.join(features[:4])}, ...)")
+    out.result(f"quarantined:   {quarantined:,} landing rows (by reason: --verbose)")
+    out.detail("rows per model:")
     for name, count in counts["rows"].items():
-        print(f"  {name:<52} {count:>12,}")
-    print("quarantined rows by source and reason:")
+        out.detail(f"  {name:<52} {count:>12,}")
+    out.detail("quarantined rows by source and reason:")
     for source, reason, count in counts["quarantine"]:
-        print(f"  {source:<20} {reason:<28} {count:>8,}")
-    print("wall time per step:")
-    for name, seconds in timings.items():
-        print(f"  {name:<24} {seconds:8.1f} s")
-    print(f"  {'total':<24} {sum(timings.values()):8.1f} s")
+        out.detail(f"  {source:<20} {reason:<28} {count:>8,}")
     if args.json:
         Path(args.json).write_text(
             json.dumps({"timings": timings, "manifest": manifest, **counts}, indent=2, default=str)
@@ -267,12 +370,22 @@ def build_parser() -> argparse.ArgumentParser:
             "  trainset build && trainset export churn_30d\n"
             "  trainset verify churn_30d              rebuild LATEST and compare hashes\n"
             "  trainset features --search spend\n"
-            "exit codes: 0 ok, 1 build/gate/verify failed or another build holds the database,\n"
-            "            2 wrong usage or missing input (landing files included)"
+            "exit codes: 0 ok, 1 a check said no (verify, drift, skew), 2 usage, 3 bad or\n"
+            "  missing input, 4 nothing found, 5 refused by a gate, 6 build failed, 7 busy\n"
+            "  (another build holds the database), 8 integrity, 70 unexpected (use --debug)"
         ),
     )
     parser.add_argument(
         "--project-dir", help="the dbt project root (default: found from the working directory)"
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="show dbt's log and every step's messages"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (to report it)"
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the versions of trainset, dbt and DuckDB"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -387,29 +500,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    from .build import BuildLockedError
-    from .dbt import DbtError
-    from .export import ExportError, UnknownTaskError
-    from .gates import GateError
-    from .pipeline import FreshnessError
-    from .reader import IntegrityError, VersionNotFoundError
-
+    args = parser.parse_args(argv)  # a usage error exits 2 here, with argparse's message
+    args.output = Output(verbose=args.verbose)
     try:
         return args.func(args)
-    except UnknownTaskError as error:
-        _say(f"trainset: {error}")
-        return EXIT_USAGE
-    except GateError as error:
-        _say(f"trainset: {error}")
-        return EXIT_FAILED
-    except (IntegrityError, DbtError, ExportError, FreshnessError, BuildLockedError) as error:
-        _say(f"trainset: {error}")
-        return EXIT_FAILED
-    except (ProjectNotFoundError, VersionNotFoundError, ValueError, FileNotFoundError) as error:
-        # LandingError is a ValueError: the input files need fixing.
-        _say(f"trainset: {error}")
-        return EXIT_USAGE
+    except TrainsetError as error:
+        if args.debug:
+            traceback.print_exc()
+        args.output.say(f"trainset: {_one_line(error)}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        args.output.say("trainset: interrupted")
+        return 130
+    except Exception as error:  # a defect: say so, and how to see the traceback
+        if args.debug:
+            traceback.print_exc()
+            hint = "please report it with the traceback above"
+        else:
+            hint = "run again with --debug for the traceback"
+        args.output.say(f"trainset: unexpected {type(error).__name__}: {_one_line(error)} ({hint})")
+        return EXIT_UNEXPECTED
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return " ".join(lines) if len(lines) <= 3 else " ".join(lines[:3]) + " ..."
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ project) holding copies of the given macro folders, and all are compiled in one 
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
 
-from .dbt import _release_duckdb
 from .project import find_project_dir
 
 PROFILE = """
@@ -42,6 +42,23 @@ trainset_compile:
       server_side_parameters:
         spark.sql.session.timeZone: UTC
 """
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open for the life of the process; close it after an
+    in-process invocation so the file is free. Only this in-process compile (which must share
+    the caller's Spark session) needs it: `trainset.dbt.run_dbt` runs dbt in a child process."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        try:
+            environment.close()
+        finally:
+            DuckDBConnectionManager._ENV = None
+    gc.collect()
 
 
 def compile_macro_calls(

@@ -1,39 +1,97 @@
-"""Running dbt from Python through dbt's programmatic runner, and reading its artifacts."""
+"""Running dbt from Python, and reading its artifacts.
+
+Each `run_dbt` call runs dbt in a child process with its own environment and working
+directory, so it changes nothing in the calling process (`os.environ`, the working directory,
+an open DuckDB file) and needs nothing from dbt's or the adapter's internals. dbt writes its log
+as JSON lines; the runner turns them into progress (`nodes done of total`), the plain-text log
+(for `--verbose`) and, when dbt fails, the error lines to show.
+"""
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from dataclasses import dataclass
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import EXIT_BUSY, EXIT_INPUT, BuildFailedError
 from .project import Paths, connect_duckdb
 
+# Subcommands that take `--target-path`; `deps`, `clean`, `init` and `debug` do not.
+TARGET_COMMANDS = {
+    "build",
+    "compile",
+    "docs",
+    "list",
+    "ls",
+    "parse",
+    "run",
+    "seed",
+    "show",
+    "snapshot",
+    "source",
+    "test",
+    "run-operation",
+}
+DATABASE_COMMANDS = {"build", "run", "seed", "snapshot", "test", "show", "compile"}
+RESULT_EVENTS = {
+    "LogModelResult",
+    "LogTestResult",
+    "LogSnapshotResult",
+    "LogSeedResult",
+    "LogNodeResult",
+    "LogFreshnessResult",
+    "SkippingDetails",
+    "LogNodeNoOpResult",
+}
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
-class DbtError(RuntimeError):
+
+class DbtError(BuildFailedError):
     """Raised when a dbt command fails to run at all or reports failures."""
+
+
+class DatabaseBusyError(DbtError):
+    """Raised when another process holds the DuckDB file a dbt command needs."""
+
+    exit_code = EXIT_BUSY
+
+
+class MissingArtifactError(DbtError):
+    """Raised when dbt's artifact (manifest.json, run_results.json) has not been written."""
+
+    exit_code = EXIT_INPUT
 
 
 @dataclass(frozen=True)
 class DbtRun:
-    """Outcome of one dbt invocation."""
+    """Outcome of one dbt invocation: `errors` holds dbt's error and warning lines and its
+    end-of-run summary, to show when `success` is False."""
 
     success: bool
     args: list[str]
     target_dir: Path
     invocation_id: str | None = None
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
-def _environment(paths: Paths) -> dict[str, str]:
-    env = {
+def dbt_environment(paths: Paths) -> dict[str, str]:
+    """The child process's environment: this process's, with the paths dbt reads."""
+    return {
+        **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "TRAINSET_DUCKDB_PATH": str(paths.duckdb_path),
         "TRAINSET_LANDING_DIR": str(paths.landing_dir),
         "TRAINSET_EXPORTS_DIR": str(paths.exports_dir),
+        "DBT_TARGET_PATH": str(paths.target_dir),
     }
-    return env
 
 
 def ensure_database_free(database: Path) -> None:
@@ -50,82 +108,118 @@ def ensure_database_free(database: Path) -> None:
         if "lock" not in text.lower():
             raise
         holder = text.split("PID", 1)[1].split(")")[0].strip() if "PID" in text else "unknown"
-        raise DbtError(
+        raise DatabaseBusyError(
             f"{database} is in use by another process (PID {holder}), probably another "
             "build or an open notebook. Wait for it to finish or close it, or point "
             "TRAINSET_DUCKDB_PATH at another file. Nothing was changed."
         ) from error
 
 
-def run_dbt(args: list[str], paths: Paths | None = None) -> DbtRun:
-    """Run `dbt <args>` in the project, with the project's profiles and this process's paths.
+def dbt_command(args: Sequence[str], paths: Paths) -> list[str]:
+    """The child's command line: dbt with JSON log lines, no colours, the project's profiles
+    and (for commands that take it) this process's target folder."""
+    command = [sys.executable, "-m", "dbt.cli.main", "--log-format", "json", "--no-use-colors"]
+    command += [*args, "--project-dir", str(paths.project_dir)]
+    if args and args[0] != "deps":
+        command += ["--profiles-dir", str(paths.project_dir)]
+    if args and args[0] in TARGET_COMMANDS:
+        command += ["--target-path", str(paths.target_dir)]
+    return command
 
-    dbt prints its own progress, one line per node. Returns a DbtRun; `success` is False when
-    any node failed or errored (a failing test included).
+
+def _parse(line: str) -> dict[str, Any]:
+    """One log line as (level, name, message, data); a line that is not JSON is a message."""
+    try:
+        event = json.loads(line)
+        info = event["info"]
+    except (ValueError, KeyError, TypeError):
+        return {"level": "info", "name": "", "msg": ANSI.sub("", line.rstrip()), "data": {}}
+    return {
+        "level": info.get("level", "info"),
+        "name": info.get("name", ""),
+        "msg": ANSI.sub("", info.get("msg", "")),
+        "data": event.get("data") or {},
+        "invocation_id": info.get("invocation_id"),
+    }
+
+
+def run_dbt(
+    args: list[str],
+    paths: Paths | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> DbtRun:
+    """Run `dbt <args>` in the project, with the project's profiles and these paths.
+
+    `progress` receives `dbt build: 12/370 nodes, 8 s` as nodes finish; `log` receives every
+    line of dbt's own log (plain text). Returns a DbtRun; `success` is False when any node
+    failed or errored (a failing test included). Raises DbtError when dbt could not run (a
+    parse or compilation error, a bad argument), with dbt's error lines in the message.
     """
-    from dbt.cli.main import dbtRunner
-
     paths = paths or Paths.resolve()
     paths.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    if args and args[0] in {"build", "run", "seed", "snapshot", "test", "show", "compile"}:
+    if args and args[0] in DATABASE_COMMANDS:
         ensure_database_free(paths.duckdb_path)
-    previous_env = {key: os.environ.get(key) for key in _environment(paths)}
-    os.environ.update(_environment(paths))
-    previous_cwd = Path.cwd()
-    full_args = [
-        *args,
-        "--project-dir",
-        str(paths.project_dir),
-        "--profiles-dir",
-        str(paths.project_dir),
-        "--target-path",
-        str(paths.target_dir),
-    ]
-    try:
-        os.chdir(paths.project_dir)
-        result = dbtRunner().invoke(full_args)
-    finally:
-        _release_duckdb()
-        os.chdir(previous_cwd)
-        for key, value in previous_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    if result.exception is not None:
-        raise DbtError(f"dbt {' '.join(args)} could not run: {result.exception}")
-    from dbt_common.invocation import get_invocation_id
-
+    command = dbt_command(args, paths)
+    name = " ".join(arg for arg in args[:2] if not arg.startswith("-"))
+    started = time.monotonic()
+    errors: list[str] = []
+    summary = False
+    invocation_id = None
+    done = 0
+    total = 0
+    with subprocess.Popen(
+        command,
+        cwd=paths.project_dir,
+        env=dbt_environment(paths),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not line.strip():
+                continue
+            event = _parse(line)
+            invocation_id = event.get("invocation_id") or invocation_id
+            message = event["msg"]
+            if log is not None:
+                log(message)
+            summary = summary or event["name"] == "EndOfRunSummary"
+            if message.strip() and (summary or event["level"] in ("error", "warn")):
+                errors.append(message)
+            data = event["data"]
+            if event["name"] == "LogStartLine":
+                total = data.get("total") or total
+            if progress is not None and event["name"] in RESULT_EVENTS:
+                total = data.get("total") or data.get("num_models") or total
+                done += 1
+                elapsed = time.monotonic() - started
+                progress(f"dbt {name}: {done}/{total or '?'} nodes done, {elapsed:.0f} s")
+        code = process.wait()
+    seconds = time.monotonic() - started
+    if code not in (0, 1):
+        shown = "\n".join(errors[-20:]) or f"dbt exited with code {code}"
+        raise DbtError(f"dbt {' '.join(args)} could not run: {shown}")
     return DbtRun(
-        success=bool(result.success),
-        args=full_args,
+        success=code == 0,
+        args=command,
         target_dir=paths.target_dir,
-        invocation_id=get_invocation_id(),
+        invocation_id=invocation_id,
+        errors=errors,
+        seconds=seconds,
     )
-
-
-def _release_duckdb() -> None:
-    """dbt-duckdb keeps its database open for the life of the process; close it after each
-    invocation so the file is free for readers (the export, tests, a notebook) and for the next
-    build."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        return
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        try:
-            environment.close()
-        finally:
-            DuckDBConnectionManager._ENV = None
-    gc.collect()
 
 
 def read_artifact(target_dir: Path, name: str) -> dict[str, Any]:
     """Load `target/<name>` (manifest.json, run_results.json), with a clear error if absent."""
     path = Path(target_dir) / name
     if not path.is_file():
-        raise DbtError(
+        raise MissingArtifactError(
             f"{path} does not exist: run `trainset build` (or `dbt build`) first so dbt "
             "writes its artifacts."
         )

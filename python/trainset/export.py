@@ -25,25 +25,32 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .build import build_lock
-from .dbt import read_artifact
+from .dbt import DatabaseBusyError, read_artifact
+from .errors import EXIT_USAGE, InputError
 from .gates import GateReport, require_build, require_gate
 from .monitoring.manifest import monitoring_record
+from .output import quiet
 from .project import Paths, connect_duckdb
 from .splits import assign_splits, describe_splits
+from .store import (
+    DATA_FILE,
+    LATEST_FILE,
+    MANIFEST_FILE,
+    TEMP_PREFIX,
+    content_hash,
+    write_json_atomic,
+    write_text_atomic,
+)
 
-DATA_FILE = "data.parquet"
-MANIFEST_FILE = "manifest.json"
-LATEST_FILE = "LATEST"
-TEMP_PREFIX = ".tmp-"
-HASH_BATCH_ROWS = 65_536
 
-
-class ExportError(RuntimeError):
-    """Raised when a training set cannot be exported."""
+class ExportError(InputError):
+    """Raised when a training set cannot be exported from what the build left."""
 
 
 class UnknownTaskError(ExportError, LookupError):
     """Raised when no training model declares the requested task."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -109,17 +116,6 @@ def find_training_model(manifest: dict[str, Any], task: str) -> TrainingModel:
             "model declares it with `meta: {trainset: {task: ...}}` in its YAML."
         )
     return models[task]
-
-
-def content_hash(table: pa.Table) -> str:
-    """SHA-256 of the table's schema and values, in row order, as an Arrow IPC stream with fixed
-    batch sizes: equal data in equal order gives the same hash whatever the Parquet encoding."""
-    table = table.replace_schema_metadata(None)
-    digest = hashlib.sha256()
-    digest.update(table.schema.serialize().to_pybytes())
-    for batch in table.combine_chunks().to_batches(max_chunksize=HASH_BATCH_ROWS):
-        digest.update(batch.serialize().to_pybytes())
-    return digest.hexdigest()
 
 
 def _git(project_dir: Path, *args: str) -> str | None:
@@ -242,25 +238,6 @@ def _label_balance(table: pa.Table, label: str) -> dict[str, Any]:
     }
 
 
-def _write_json_atomic(path: Path, payload: Any) -> None:
-    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f"{TEMP_PREFIX}{path.name}-{uuid.uuid4().hex}")
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _parquet_round_trip(table: pa.Table) -> pa.Table:
     """The table as a reader of the exported Parquet will see it (types normalised by the
     format), so the hash in the manifest is the one `load` recomputes."""
@@ -278,7 +255,7 @@ def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
     try:
         connection = connect_duckdb(paths.duckdb_path, read_only=True)
     except duckdb.IOException as error:
-        raise ExportError(
+        raise DatabaseBusyError(
             f"Cannot open {paths.duckdb_path}: {error}. Another process (a running dbt build?) "
             "holds the file; wait for it to finish and export again."
         ) from error
@@ -298,7 +275,7 @@ def export_training_set(
     task: str,
     paths: Paths | None = None,
     *,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] = quiet,
     _before_publish: Callable[[Path], None] | None = None,
 ) -> ExportResult:
     """Export the training set of `task` after checking the gate. Returns the version written,
@@ -336,7 +313,7 @@ def _export(
             continue
         previous = json.loads(manifest_path.read_text(encoding="utf-8"))
         if previous.get("content_sha256") == digest:
-            _write_text_atomic(task_dir / LATEST_FILE, existing.name + "\n")
+            write_text_atomic(task_dir / LATEST_FILE, existing.name + "\n")
             progress(f"export {task}: same content as {existing.name}; LATEST points to it")
             return ExportResult(task, existing.name, existing, previous, reused=True)
 
@@ -409,7 +386,7 @@ def _export(
     try:
         progress(f"export {task}: writing {table.num_rows:,} rows to {temporary.name}")
         pq.write_table(table, temporary / DATA_FILE, compression="zstd")
-        _write_json_atomic(temporary / MANIFEST_FILE, export_manifest)
+        write_json_atomic(temporary / MANIFEST_FILE, export_manifest)
         if _before_publish is not None:
             _before_publish(temporary)
         final = task_dir / version
@@ -417,6 +394,6 @@ def _export(
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    _write_text_atomic(task_dir / LATEST_FILE, version + "\n")
+    write_text_atomic(task_dir / LATEST_FILE, version + "\n")
     progress(f"export {task}: published {final}")
     return ExportResult(task, version, final, export_manifest, reused=False)

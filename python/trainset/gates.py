@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .errors import RefusedError
+
 if TYPE_CHECKING:
     from .build import BuildRecord
     from .landing import LandingFile, LandingReport
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 PASSING = {"success", "pass", "warn"}
 
 
-class GateError(RuntimeError):
+class GateError(RefusedError):
     """Raised when the last build does not prove a training set fit for export."""
 
 

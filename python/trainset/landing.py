@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from .errors import InputError
 from .project import Paths
 
 HASH_CHUNK_BYTES = 8 * 1024 * 1024
@@ -50,7 +51,7 @@ COMPATIBLE = {
 }
 
 
-class LandingError(ValueError):
+class LandingError(InputError):
     """Raised when landing files do not match the declared sources."""
 
 

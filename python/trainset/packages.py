@@ -12,7 +12,6 @@ local dbt_expectations for the published one is a one-line change to `packages.y
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -78,25 +77,13 @@ def ensure_packages(paths: Paths | None = None) -> bool:
 
 def _run_deps(paths: Paths) -> str | None:
     """`dbt deps` in the project (it takes no target path); the failure, or None."""
-    from dbt.cli.main import dbtRunner
+    from .dbt import DbtError, run_dbt
 
-    previous_cwd = Path.cwd()
-    os.chdir(paths.project_dir)
     try:
-        result = dbtRunner().invoke(
-            [
-                "deps",
-                "--project-dir",
-                str(paths.project_dir),
-                "--log-path",
-                str(paths.target_dir / "logs"),
-            ]
-        )
-    finally:
-        os.chdir(previous_cwd)
-    if result.exception is not None:
-        return str(result.exception).strip().splitlines()[0]
-    return None if result.success else "dbt reported a failure"
+        run = run_dbt(["deps", "--log-path", str(paths.target_dir / "logs")], paths)
+    except DbtError as error:
+        return str(error).strip().splitlines()[0]
+    return None if run.success else "dbt reported a failure"
 
 
 def main() -> int:

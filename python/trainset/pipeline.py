@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from . import build as records
 from .dbt import DbtRun, read_artifact, run_dbt
+from .errors import RefusedError
 from .landing import LandingError, require_landing
 from .packages import ensure_packages
 from .project import Paths
@@ -18,15 +19,19 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-class FreshnessError(RuntimeError):
+class FreshnessError(RefusedError):
     """Raised when a landing table is older than its freshness bound."""
 
 
-def check_freshness(paths: Paths, progress: Callable[[str], None] = _stderr) -> list[str]:
+def check_freshness(
+    paths: Paths,
+    progress: Callable[[str], None] = _stderr,
+    dbt_log: Callable[[str], None] | None = None,
+) -> list[str]:
     """Run `dbt source freshness`; report warnings, return the tables past error_after."""
     from .dbt import read_artifact
 
-    run_dbt(["source", "freshness"], paths)
+    run_dbt(["source", "freshness"], paths, log=dbt_log)
     results = read_artifact(paths.target_dir, "sources.json").get("results", [])
     stale = []
     for result in results:
@@ -47,16 +52,21 @@ def build(
     extra_args: Sequence[str] = (),
     freshness: bool = False,
     progress: Callable[[str], None] = _stderr,
+    dbt_progress: Callable[[str], None] | None = None,
+    dbt_log: Callable[[str], None] | None = None,
 ) -> DbtRun:
     """Run the whole build under the build lock; raises BuildLockedError at once when another
     build holds the database, LandingError (naming file and column) before dbt starts when the
     landing files do not match the declared sources. The build record beside the target
-    folder says how it ended (see `trainset.build`)."""
+    folder says how it ended (see `trainset.build`). `progress` receives the build's own
+    messages, `dbt_progress` the nodes done of total, `dbt_log` dbt's log lines."""
     paths = paths or Paths.resolve()
     with records.build_lock(paths.duckdb_path, "build"):
         record = records.start_record(paths, list(select) if select else None)
         try:
-            run = _build_steps(paths, record, select, extra_args, freshness, progress)
+            run = _build_steps(
+                paths, record, select, extra_args, freshness, progress, dbt_progress, dbt_log
+            )
         except (LandingError, FreshnessError) as error:
             records.finish_record(paths, record, records.REFUSED, reasons=[_first_line(error)])
             raise
@@ -108,6 +118,8 @@ def _build_steps(
     extra_args: Sequence[str],
     freshness: bool,
     progress: Callable[[str], None],
+    dbt_progress: Callable[[str], None] | None,
+    dbt_log: Callable[[str], None] | None,
 ) -> DbtRun:
     report = require_landing(paths, records.verified_landing_cache(paths.target_dir))
     record.landing = report.to_record()
@@ -120,7 +132,7 @@ def _build_steps(
         progress(f"build: warning: {warning}")
     ensure_packages(paths)
     if freshness:
-        stale = check_freshness(paths, progress)
+        stale = check_freshness(paths, progress, dbt_log)
         if stale:
             raise FreshnessError(
                 "Stale landing tables (newest _loaded_at older than the error_after bound in "
@@ -130,4 +142,4 @@ def _build_steps(
     args = ["build", *extra_args]
     if select:
         args += ["--select", *select]
-    return run_dbt(args, paths)
+    return run_dbt(args, paths, progress=dbt_progress, log=dbt_log)

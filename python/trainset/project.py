@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .errors import InputError
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -39,7 +41,7 @@ def connect_duckdb(
     return connection
 
 
-class ProjectNotFoundError(RuntimeError):
+class ProjectNotFoundError(InputError):
     """Raised when no dbt project can be found."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -10,16 +9,19 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .export import DATA_FILE, LATEST_FILE, MANIFEST_FILE, TEMP_PREFIX, content_hash
+from . import store
+from .errors import IntegrityError, UsageError
 from .project import Paths
+from .store import DATA_FILE, VersionNotFoundError, content_hash, read_manifest
 
-
-class IntegrityError(RuntimeError):
-    """Raised when an exported version does not match its manifest."""
-
-
-class VersionNotFoundError(LookupError):
-    """Raised when a task or version has no complete export."""
+__all__ = [
+    "IntegrityError",
+    "VersionNotFoundError",
+    "list_versions",
+    "load",
+    "load_manifest",
+    "resolve_version",
+]
 
 
 def _exports_dir(exports_dir: str | Path | None) -> Path:
@@ -28,35 +30,12 @@ def _exports_dir(exports_dir: str | Path | None) -> Path:
 
 def list_versions(task: str, exports_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """The complete versions of a task, oldest first, each as its manifest."""
-    task_dir = _exports_dir(exports_dir) / task
-    if not task_dir.is_dir():
-        return []
-    versions = []
-    for folder in sorted(task_dir.iterdir()):
-        manifest_path = folder / MANIFEST_FILE
-        if folder.name.startswith(TEMP_PREFIX) or not manifest_path.is_file():
-            continue
-        versions.append(json.loads(manifest_path.read_text(encoding="utf-8")))
-    return versions
+    return store.list_versions(task, _exports_dir(exports_dir))
 
 
-def resolve_version(task: str, version: str | None, exports_dir: str | Path | None) -> Path:
-    task_dir = _exports_dir(exports_dir) / task
-    if version in (None, "latest"):
-        latest = task_dir / LATEST_FILE
-        if not latest.is_file():
-            raise VersionNotFoundError(
-                f"No export of {task!r} in {task_dir}: run `trainset export {task}` after a "
-                "passing `trainset build`."
-            )
-        version = latest.read_text(encoding="utf-8").strip()
-    folder = task_dir / str(version)
-    if not (folder / MANIFEST_FILE).is_file():
-        known = [entry["version"] for entry in list_versions(task, exports_dir)]
-        raise VersionNotFoundError(
-            f"No complete version {version!r} of {task!r} in {task_dir}; known: {known or 'none'}"
-        )
-    return folder
+def resolve_version(task: str, version: str | None, exports_dir: str | Path | None = None) -> Path:
+    """The folder of a complete version (LATEST when `version` is None or 'latest')."""
+    return store.resolve_version(task, version, _exports_dir(exports_dir))
 
 
 def _select_split(table: pa.Table, manifest: dict[str, Any], split: str) -> pa.Table:
@@ -64,9 +43,9 @@ def _select_split(table: pa.Table, manifest: dict[str, Any], split: str) -> pa.T
 
     splits = manifest.get("splits") or {}
     if split not in ("train", "validation", "test"):
-        raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+        raise UsageError(f"split must be 'train', 'validation' or 'test', got {split!r}")
     if splits.get("method") != "time":
-        raise ValueError(
+        raise UsageError(
             f"version {manifest['version']} has no time splits ({splits.get('reason', 'none recorded')})"
         )
     cutoffs = pa.array(
@@ -79,8 +58,7 @@ def _select_split(table: pa.Table, manifest: dict[str, Any], split: str) -> pa.T
 def load_manifest(
     task: str, version: str | None = None, exports_dir: str | Path | None = None
 ) -> dict[str, Any]:
-    folder = resolve_version(task, version, exports_dir)
-    return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return read_manifest(resolve_version(task, version, exports_dir))
 
 
 def load(
@@ -99,7 +77,7 @@ def load(
     manifest; a mismatch raises IntegrityError naming both hashes.
     """
     folder = resolve_version(task, version, exports_dir)
-    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     table: pa.Table = pq.read_table(folder / manifest.get("data_file", DATA_FILE))
     if verify:
         actual = content_hash(table)
@@ -115,4 +93,4 @@ def load(
         return table
     if output == "pandas":
         return table.to_pandas()
-    raise ValueError(f"output must be 'pandas' or 'arrow', got {output!r}")
+    raise UsageError(f"output must be 'pandas' or 'arrow', got {output!r}")

@@ -1,8 +1,11 @@
 """Time-based train/validation/test splits with a purge gap of the label horizon.
 
 Splits are made over the distinct cutoffs, oldest first. A row's label looks at
-`(cutoff_at, cutoff_at + horizon]`; a row whose label window reaches past the first cutoff of
-the next split would let that split's period leak into its label, so it is purged. The result
+`(cutoff_at, cutoff_at + horizon]`, closed at the end (the label model counts orders at or
+before `cutoff_at + horizon`). The next split's period starts at its first cutoff `s`, and its
+rows' features include events at `s` itself (known at or before the cutoff). So a row whose
+label window reaches `s` (`cutoff_at + horizon >= s`, the exact boundary included: an event at
+`s` would be in both) is purged; a row is kept only when `cutoff_at + horizon < s`. The result
 is recorded in the manifest as the cutoffs of each split, so `load(split=...)` is exact.
 """
 
@@ -10,6 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+
+from .errors import InputError, UsageError
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.7, 0.15, 0.15)
@@ -23,10 +28,10 @@ def assign_splits(
     """Split the distinct cutoffs in time order; return each split's cutoffs and the purged
     ones. Needs at least three distinct cutoffs."""
     if abs(sum(fractions) - 1.0) > 1e-9 or any(f <= 0 for f in fractions):
-        raise ValueError(f"fractions must be three positive shares summing to 1, got {fractions}")
+        raise UsageError(f"fractions must be three positive shares summing to 1, got {fractions}")
     distinct = sorted(set(cutoffs))
     if len(distinct) < 3:
-        raise ValueError(
+        raise InputError(
             f"time splits need at least 3 distinct cutoffs, got {len(distinct)}: widen the "
             "data's time range"
         )
@@ -50,8 +55,8 @@ def assign_splits(
         kept = groups[name]
         if index + 1 < len(SPLITS):
             next_start = groups[SPLITS[index + 1]][0]
-            purged = [cutoff for cutoff in kept if cutoff + horizon > next_start]
-            kept = [cutoff for cutoff in kept if cutoff + horizon <= next_start]
+            purged = [cutoff for cutoff in kept if cutoff + horizon >= next_start]
+            kept = [cutoff for cutoff in kept if cutoff + horizon < next_start]
             result["purged_cutoffs"] += purged
         result[name] = kept
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,17 +13,32 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .dbt import read_artifact
-from .export import (
-    _git,
-    _parquet_round_trip,
-    content_hash,
-    find_training_model,
-    read_training_table,
-)
+from .export import _git, _parquet_round_trip, find_training_model, read_training_table
 from .landing import inventory
+from .output import quiet
 from .pipeline import build
 from .project import Paths
 from .reader import load_manifest, resolve_version
+from .store import content_hash
+
+
+def plain(value: Any) -> Any:
+    """A value as a person reads it: numpy and pandas scalars as Python values, timestamps in
+    ISO 8601, keys as tuples of those."""
+    if isinstance(value, tuple):
+        return tuple(plain(item) for item in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _show(value: Any) -> str:
+    value = plain(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_show(item) for item in value) + ")"
+    return "null" if value is None else str(value)
 
 
 @dataclass
@@ -65,17 +81,20 @@ def compare_tables(
     missing = left.index.difference(right.index)
     added = right.index.difference(left.index)
     if len(missing):
-        differences.append(
-            f"{len(missing):,} keys only in the export, e.g. {list(missing[:limit])}"
-        )
+        examples = ", ".join(_show(key) for key in missing[:limit])
+        differences.append(f"{len(missing):,} keys only in the export, e.g. {examples}")
     if len(added):
-        differences.append(f"{len(added):,} keys only in the rebuild, e.g. {list(added[:limit])}")
+        examples = ", ".join(_show(key) for key in added[:limit])
+        differences.append(f"{len(added):,} keys only in the rebuild, e.g. {examples}")
     common = left.index.intersection(right.index)
     for name in shared:
         a, b = left.loc[common, name], right.loc[common, name]
         changed = ~((a == b) | (a.isna() & b.isna()))
         if changed.any():
-            examples = [(key, a[key], b[key]) for key in list(common[changed.to_numpy()])[:limit]]
+            examples = "; ".join(
+                f"{_show(key)}: {_show(a[key])} exported, {_show(b[key])} rebuilt"
+                for key in list(common[changed.to_numpy()])[:limit]
+            )
             differences.append(
                 f"column {name!r}: {int(changed.sum()):,} rows differ, e.g. {examples}"
             )
@@ -102,7 +121,13 @@ def _landing_changes(manifest: dict[str, Any], paths: Paths) -> list[str]:
 
 
 def verify(
-    task: str, version: str | None = None, paths: Paths | None = None, *, progress=print
+    task: str,
+    version: str | None = None,
+    paths: Paths | None = None,
+    *,
+    progress: Callable[[str], None] = quiet,
+    dbt_progress: Callable[[str], None] | None = None,
+    dbt_log: Callable[[str], None] | None = None,
 ) -> VerifyReport:
     """Rebuild `task` from the current landing files and code into a temporary database (the
     user's database and exports are untouched) and compare with the exported version."""
@@ -132,9 +157,12 @@ def verify(
             rebuild,
             extra_args=["--log-path", str(workdir / "logs")],
             progress=progress,
+            dbt_progress=dbt_progress,
+            dbt_log=dbt_log,
         )
         if not result.success:
-            report.differences.append("the rebuild failed: see the dbt output above")
+            report.differences.append("the rebuild failed:")
+            report.differences += result.errors[-20:]
             return report
         model = find_training_model(read_artifact(rebuild.target_dir, "manifest.json"), task)
         rebuilt = _parquet_round_trip(read_training_table(rebuild, model))

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from ..dbt import DbtError, read_artifact, run_dbt
-from ..export import LATEST_FILE, MANIFEST_FILE, TrainingModel, find_training_model
+from ..errors import InputError
+from ..export import TrainingModel, find_training_model
 from ..gates import GateError
 from ..project import Paths, connect_duckdb
+from ..store import LATEST_FILE, MANIFEST_FILE
 
 DRIFT_TEST = "drift_within_threshold"
 DRIFT_TARGET = "drift"
 
 
-class DriftInputError(ValueError):
+class DriftInputError(InputError):
     """Raised when a reference or current data set cannot be found or read."""
 
 

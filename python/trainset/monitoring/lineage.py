@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ..dbt import read_artifact
-from ..export import MANIFEST_FILE
+from ..errors import NotFoundError
 from ..gates import upstream_nodes
 from ..project import Paths
+from ..store import MANIFEST_FILE
 
 TAG_PREFIX = "trainset."
 TAGS = ("task", "training_set_version", "manifest_sha256", "content_sha256", "exports_dir")
 
 
-class LineageError(LookupError):
+class LineageError(NotFoundError):
     """Raised when a model or version cannot be traced."""
 
 

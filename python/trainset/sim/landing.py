@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import InputError, UsageError
 from .entities import Chunk, Counters, price_at, simulate_chunk, simulate_products
 from .faults import Faults
 from .schema import DAY, PLANS, SCHEMAS, SECOND, TS
@@ -54,13 +55,13 @@ class _Writers:
 
 def _validate(customers: int, days: int, fault_rate: float, chunk_customers: int) -> None:
     if customers < 1:
-        raise ValueError(f"customers must be >= 1, got {customers}")
+        raise UsageError(f"customers must be >= 1, got {customers}")
     if days < 1:
-        raise ValueError(f"days must be >= 1, got {days}")
+        raise UsageError(f"days must be >= 1, got {days}")
     if not 0 <= fault_rate <= 0.05:
-        raise ValueError(f"fault_rate must be between 0 and 0.05, got {fault_rate}")
+        raise UsageError(f"fault_rate must be between 0 and 0.05, got {fault_rate}")
     if chunk_customers < 1:
-        raise ValueError(f"chunk_customers must be >= 1, got {chunk_customers}")
+        raise UsageError(f"chunk_customers must be >= 1, got {chunk_customers}")
 
 
 def _publish(temporary: Path, out_dir: Path) -> None:
@@ -89,7 +90,7 @@ def generate(
     return its summary, also written to `<out_dir>/_generator.json`."""
     _validate(customers, days, fault_rate, chunk_customers)
     if not 0 < order_rate <= 100:
-        raise ValueError(f"order_rate must be in (0, 100], got {order_rate}")
+        raise UsageError(f"order_rate must be in (0, 100], got {order_rate}")
     say = progress or _quiet
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +163,7 @@ def generate_next_day(
     out_dir = Path(out_dir)
     summary_path = out_dir / "_generator.json"
     if not summary_path.is_file():
-        raise FileNotFoundError(f"{summary_path} not found: run generate() on {out_dir} first")
+        raise InputError(f"{summary_path} not found: run generate() on {out_dir} first")
     summary = json.loads(summary_path.read_text())
     params = summary["params"]
     day_index = params["days"] + summary["extra_days"]

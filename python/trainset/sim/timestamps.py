@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ..errors import UsageError
 from .faults import Faults
 from .schema import OFFSETS_HOURS, SECOND
 
@@ -67,7 +68,7 @@ def day_micros(day: str) -> int:
     try:
         parsed = datetime.fromisoformat(day)
     except ValueError as error:
-        raise ValueError(f"start must be a date like 2025-01-01, got {day!r}") from error
+        raise UsageError(f"start must be a date like 2025-01-01, got {day!r}") from error
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1_000_000)

@@ -1,0 +1,177 @@
+"""The command line as scripts see it: exit codes per kind of error, one-line messages, empty
+results that say so, quiet output without escape codes; and the dbt runner's isolation."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from trainset.dbt import read_artifact, run_dbt
+from trainset.output import CLEAR_LINE, Output
+from trainset.project import connect_duckdb
+from trainset.verify import compare_tables
+
+
+@pytest.fixture(scope="module")
+def cli(built, tmp_path_factory):
+    """Run `trainset <args>` in a child process against the shared build, with empty exports."""
+    exports = tmp_path_factory.mktemp("cli-exports")
+    paths = replace(built.paths, exports_dir=exports)
+    environment = {
+        **os.environ,
+        "TRAINSET_DUCKDB_PATH": str(paths.duckdb_path),
+        "TRAINSET_LANDING_DIR": str(paths.landing_dir),
+        "TRAINSET_EXPORTS_DIR": str(paths.exports_dir),
+        "DBT_TARGET_PATH": str(paths.target_dir),
+    }
+
+    def run(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "trainset.cli", "--project-dir", str(paths.project_dir)]
+        return subprocess.run(
+            [*command, *args],
+            env={**environment, **overrides},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    run.paths = paths
+    return run
+
+
+def one_line(completed: subprocess.CompletedProcess[str]) -> str:
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert completed.stdout == ""
+    return lines[0]
+
+
+def test_version_names_trainset_dbt_and_duckdb():
+    completed = subprocess.run(
+        [sys.executable, "-m", "trainset.cli", "--version"], capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    for name in ("trainset", "dbt-core", "dbt-duckdb"):
+        assert f"{name} {metadata.version(name)}" in completed.stdout
+    assert f"duckdb {duckdb.__version__}" in completed.stdout
+
+
+def test_an_unknown_task_is_a_usage_error(cli):
+    completed = cli("list", "nosuchtask")
+    assert completed.returncode == 2
+    line = one_line(completed)
+    assert "'nosuchtask'" in line and "churn_30d" in line
+    completed = cli("export", "nosuchtask")
+    assert completed.returncode == 2
+    assert "'nosuchtask'" in one_line(completed)
+
+
+def test_wrong_arguments_are_usage_errors(cli, tmp_path):
+    assert cli("nosuchcommand").returncode == 2
+    completed = cli("generate", "--out", str(tmp_path / "landing"), "--customers", "0")
+    assert completed.returncode == 2
+    assert "customers must be >= 1, got 0" in one_line(completed)
+    assert not (tmp_path / "landing").exists()
+
+
+def test_empty_results_say_so_and_succeed(cli):
+    completed = cli("features", "--search", "zzzz")
+    assert completed.returncode == 0
+    assert completed.stdout == ""
+    assert "none match 'zzzz'" in completed.stderr
+    completed = cli("list", "churn_30d")
+    assert completed.returncode == 0
+    assert completed.stdout == ""
+    assert f"no exported versions of churn_30d in {cli.paths.exports_dir}" in completed.stderr
+
+
+def test_missing_input_and_missing_versions_have_their_own_codes(cli, tmp_path):
+    missing = tmp_path / "no-landing"
+    completed = cli("build", TRAINSET_LANDING_DIR=str(missing))
+    assert completed.returncode == 3
+    assert str(missing) in one_line(completed)
+    completed = cli("diff", "churn_30d", "first", "second")
+    assert completed.returncode == 4
+    assert "No complete version 'first' of 'churn_30d'" in one_line(completed)
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(cli):
+    # A defect stands in as a command that divides by zero; main's handling is what is tested.
+    script = (
+        "import sys, trainset.cli as cli\n"
+        "def broken(args):\n"
+        "    return 1 / 0\n"
+        "cli.cmd_diff = broken\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    base = [sys.executable, "-c", script]
+    completed = subprocess.run([*base, "diff", "t", "a", "b"], capture_output=True, text=True)
+    assert completed.returncode == 70
+    line = one_line(completed)
+    assert "ZeroDivisionError" in line and "--debug" in line
+    completed = subprocess.run(
+        [*base, "--debug", "diff", "t", "a", "b"], capture_output=True, text=True
+    )
+    assert completed.returncode == 70
+    assert "Traceback (most recent call last)" in completed.stderr
+    assert ", in broken" in completed.stderr
+
+
+def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built, tmp_path):
+    paths = replace(
+        built.paths, duckdb_path=tmp_path / "copy.duckdb", target_dir=tmp_path / "target"
+    )
+    shutil.copyfile(built.paths.duckdb_path, paths.duckdb_path)
+    environment, cwd = dict(os.environ), Path.cwd()
+    progress: list[str] = []
+    log: list[str] = []
+    run = run_dbt(
+        ["test", "--select", "stg_shop__refunds"], paths, progress=progress.append, log=log.append
+    )
+    assert run.success, run.errors
+    assert dict(os.environ) == environment
+    assert Path.cwd() == cwd
+    # The file is free at once: nothing of dbt stays open in this process.
+    connect_duckdb(paths.duckdb_path).close()
+    results = read_artifact(paths.target_dir, "run_results.json")
+    assert results["metadata"]["invocation_id"] == run.invocation_id
+    total = len(results["results"])
+    assert total > 0
+    assert progress[-1].startswith(f"dbt test: {total}/{total} nodes done, ")
+    assert len(progress) == total
+    assert log and not any("\x1b" in line for line in log)
+
+
+def test_progress_is_rewritten_on_a_terminal_and_throttled_without_one(monkeypatch):
+    clock = iter([0.0, 1.0, 2.0, 20.0, 21.0, 30.0, 31.0])
+    monkeypatch.setattr("trainset.output.time.monotonic", lambda: next(clock))
+    plain = io.StringIO()
+    output = Output(err=plain, out=io.StringIO(), terminal=False)
+    for step in range(1, 6):
+        output.progress(f"{step}/5")
+    # Not a terminal: the first line, then one only after PROGRESS_EVERY seconds; no escapes.
+    assert plain.getvalue() == "1/5\n4/5\n"
+    screen = io.StringIO()
+    output = Output(err=screen, out=io.StringIO(), terminal=True)
+    output.progress("1/2")
+    output.progress("2/2")
+    output.say("done")
+    assert screen.getvalue() == f"{CLEAR_LINE}1/2{CLEAR_LINE}2/2{CLEAR_LINE}done\n"
+
+
+def test_differences_show_plain_values():
+    schema = pa.schema([("customer_id", pa.int32()), ("cutoff_at", pa.date32()), ("n", pa.int32())])
+    expected = pa.table({"customer_id": [1, 2], "cutoff_at": [0, 0], "n": [3, 5]}, schema=schema)
+    actual = pa.table({"customer_id": [1, 2], "cutoff_at": [0, 0], "n": [3, 6]}, schema=schema)
+    differences = compare_tables(expected, actual, ["customer_id", "cutoff_at"])
+    assert differences == ["column 'n': 1 rows differ, e.g. (2, 1970-01-01): 5 exported, 6 rebuilt"]

@@ -298,9 +298,20 @@ def check_same_answers(ports: dict[str, int], references: list[str], entities: i
         if answers["floor"] != answers["trainset"]:
             raise SystemExit("bench_serving: trainset and the floor disagree; not timing.")
         if "feast" in answers:
+            # Feast's SQLite store reports a stored null as PRESENT; trainset (and Feast's own
+            # status list) call it NULL_VALUE. That is the one difference allowed.
             ours, theirs = (
                 {
-                    column: (result["values"], result["statuses"], result["event_timestamps"])
+                    column: (
+                        result["values"],
+                        [
+                            "NULL_VALUE" if value is None and status == "PRESENT" else status
+                            for value, status in zip(
+                                result["values"], result["statuses"], strict=True
+                            )
+                        ],
+                        result["event_timestamps"],
+                    )
                     for column, result in zip(
                         answer["metadata"]["feature_names"], answer["results"], strict=True
                     )

@@ -73,34 +73,49 @@ specs as (
     ) as feature_specs (feature_name, feature_kind, method_override, threshold_override)
 ),
 
-observations as (
+{# One pass per feature and side: the values counted per distinct typed value (doubles for
+   numeric features, text for categorical ones), reference and current side by side. Every
+   method below reads this table, never the input relations again. #}
+value_counts as materialized (
     {%- for feature in features %}
-        {%- for side, relation in [('reference', reference), ('current', current)] %}
-            select
-                '{{ side }}' as side,
-                '{{ feature.name }}' as feature_name,
-                {%- if feature.kind == 'numeric' %}
-                    cast({{ adapter.quote(feature.name) }} as double precision) as num_value,
-                    cast(cast({{ adapter.quote(feature.name) }} as double precision) as varchar) as value_key
-                {%- else %}
-                    cast(null as double precision) as num_value,
-                    cast({{ adapter.quote(feature.name) }} as varchar) as value_key
+        {%- set column = adapter.quote(feature.name) %}
+        select
+            '{{ feature.name }}' as feature_name,
+            {{ loop.index }} as feature_index,
+            per_side.num_value,
+            per_side.cat_value,
+            cast(sum(per_side.reference_hits) as bigint) as reference_hits,
+            cast(sum(per_side.current_hits) as bigint) as current_hits
+        from (
+            {%- for side, relation in [('reference', reference), ('current', current)] %}
+                select
+                    {%- if feature.kind == 'numeric' %}
+                        cast({{ column }} as double precision) as num_value,
+                        cast(null as varchar) as cat_value,
+                    {%- else %}
+                        cast(null as double precision) as num_value,
+                        cast({{ column }} as varchar) as cat_value,
+                    {%- endif %}
+                    {{ 'count(*)' if side == 'reference' else '0' }} as reference_hits,
+                    {{ 'count(*)' if side == 'current' else '0' }} as current_hits
+                from {{ relation }}
+                where
+                    {{ column }} is not null
+                    {%- if feature.kind == 'numeric' %}
+                        and cast({{ column }} as double precision)
+                        not in (
+                            cast('infinity' as double precision),
+                            cast('-infinity' as double precision),
+                            cast('nan' as double precision)
+                        )
+                    {%- endif %}
+                group by 1, 2
+                {%- if not loop.last %}
+                    union all
                 {%- endif %}
-            from {{ relation }}
-            where
-                {{ adapter.quote(feature.name) }} is not null
-                {%- if feature.kind == 'numeric' %}
-                    and cast({{ adapter.quote(feature.name) }} as double precision)
-                    not in (
-                        cast('infinity' as double precision),
-                        cast('-infinity' as double precision),
-                        cast('nan' as double precision)
-                    )
-                {%- endif %}
-            {%- if not loop.last %}
-                union all
-            {%- endif %}
-        {%- endfor %}
+            {%- endfor %}
+        ) as per_side
+        group by per_side.num_value, per_side.cat_value
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -117,11 +132,11 @@ sizes as (
         specs.feature_kind,
         specs.method_override,
         specs.threshold_override,
-        coalesce(sum(case when observations.side = 'reference' then 1 else 0 end), 0) as reference_count,
-        coalesce(sum(case when observations.side = 'current' then 1 else 0 end), 0) as current_count,
-        count(distinct observations.value_key) as distinct_count
+        coalesce(sum(value_counts.reference_hits), 0) as reference_count,
+        coalesce(sum(value_counts.current_hits), 0) as current_count,
+        count(value_counts.feature_name) as distinct_count
     from specs
-    left join observations on specs.feature_name = observations.feature_name
+    left join value_counts on specs.feature_name = value_counts.feature_name
     group by specs.feature_name, specs.feature_kind, specs.method_override, specs.threshold_override
 ),
 
@@ -143,32 +158,34 @@ chosen as (
     from sizes
 ),
 
-value_counts as (
-    select
-        observations.feature_name,
-        observations.value_key,
-        min(observations.num_value) as num_value,
-        sum(case when observations.side = 'reference' then 1 else 0 end) as reference_hits,
-        sum(case when observations.side = 'current' then 1 else 0 end) as current_hits
-    from observations
-    group by observations.feature_name, observations.value_key
-),
-
 {# ---- Kolmogorov-Smirnov and Wasserstein: the two empirical distribution functions ---- #}
 ecdf as (
     select
         value_counts.feature_name,
         value_counts.num_value,
-        sum(value_counts.reference_hits) over cumulative / chosen.reference_count as reference_cdf,
-        sum(value_counts.current_hits) over cumulative / chosen.current_count as current_cdf,
+        sum(cast(value_counts.reference_hits as double precision)) over cumulative
+        / chosen.reference_count as reference_cdf,
+        sum(cast(value_counts.current_hits as double precision)) over cumulative
+        / chosen.current_count as current_cdf,
         lead(value_counts.num_value) over cumulative - value_counts.num_value as step_width
     from value_counts
     inner join chosen on value_counts.feature_name = chosen.feature_name
     where chosen.method in ('ks', 'wasserstein')
     window cumulative as (
-        partition by value_counts.feature_name order by value_counts.num_value
+        partition by value_counts.feature_index order by value_counts.num_value
         rows between unbounded preceding and current row
     )
+),
+
+{# One aggregate over the sorted pass serves both: the largest gap between the two functions
+   (KS) and the area between them (Wasserstein). #}
+ecdf_gaps as (
+    select
+        ecdf.feature_name,
+        max(abs(ecdf.reference_cdf - ecdf.current_cdf)) as largest_gap,
+        sum(abs(ecdf.reference_cdf - ecdf.current_cdf) * coalesce(ecdf.step_width, 0)) as area
+    from ecdf
+    group by ecdf.feature_name
 ),
 
 ks_statistic as (
@@ -177,11 +194,10 @@ ks_statistic as (
         least(chosen.reference_count, chosen.current_count) as m,
         greatest(chosen.reference_count, chosen.current_count) as n,
         gcd(chosen.reference_count, chosen.current_count) as g,
-        max(abs(ecdf.reference_cdf - ecdf.current_cdf)) as d
+        ecdf_gaps.largest_gap as d
     from chosen
-    inner join ecdf on chosen.feature_name = ecdf.feature_name
+    inner join ecdf_gaps on chosen.feature_name = ecdf_gaps.feature_name
     where chosen.method = 'ks'
-    group by chosen.feature_name, chosen.reference_count, chosen.current_count
 ),
 
 ks_rounded as (
@@ -323,29 +339,41 @@ ks_result as (
 wasserstein_result as (
     select
         chosen.feature_name,
-        sum(abs(ecdf.reference_cdf - ecdf.current_cdf) * coalesce(ecdf.step_width, 0)) as distance
+        ecdf_gaps.area as distance
     from chosen
-    inner join ecdf on chosen.feature_name = ecdf.feature_name
+    inner join ecdf_gaps on chosen.feature_name = ecdf_gaps.feature_name
     where chosen.method = 'wasserstein'
-    group by chosen.feature_name
+),
+
+reference_mean as (
+    select
+        value_counts.feature_name,
+        sum(value_counts.num_value * value_counts.reference_hits) / max(chosen.reference_count) as mean_value
+    from value_counts
+    inner join chosen on value_counts.feature_name = chosen.feature_name
+    where chosen.method = 'wasserstein' and value_counts.reference_hits > 0
+    group by value_counts.feature_name
 ),
 
 reference_spread as (
     select
-        observations.feature_name,
-        stddev_pop(observations.num_value) as std_pop
-    from observations
-    inner join chosen on observations.feature_name = chosen.feature_name
-    where chosen.method = 'wasserstein' and observations.side = 'reference'
-    group by observations.feature_name
+        value_counts.feature_name,
+        sqrt(
+            sum(value_counts.reference_hits * power(value_counts.num_value - reference_mean.mean_value, 2))
+            / sum(value_counts.reference_hits)
+        ) as std_pop
+    from value_counts
+    inner join reference_mean on value_counts.feature_name = reference_mean.feature_name
+    where value_counts.reference_hits > 0
+    group by value_counts.feature_name
 ),
 
 {# ---- Chi-squared, Z-test, Jensen-Shannon and PSI: shares of each value (or histogram bin) ---- #}
 categorical_counts as (
     select
         value_counts.feature_name,
-        value_counts.value_key,
         value_counts.num_value,
+        value_counts.cat_value,
         value_counts.reference_hits,
         value_counts.current_hits,
         chosen.reference_count,
@@ -379,7 +407,10 @@ histogram_shape as (
             when reference_distinct.high = reference_distinct.low then 1
             else cast(ceil(
                 (reference_distinct.high - reference_distinct.low)
-                / ((reference_distinct.high - reference_distinct.low) / (log2(reference_distinct.pooled) + 1.0))
+                / (
+                    (reference_distinct.high - reference_distinct.low)
+                    / ({{ trainset.drift_log2('reference_distinct.pooled') }} + 1.0)
+                )
             ) as integer)
         end as bins
     from reference_distinct
@@ -390,53 +421,63 @@ histogram_shape as (
         and reference_distinct.reference_distinct > 20
 ),
 
-histogram_edges as (
+{# The bin of each value by arithmetic: a first guess from the width, then moved by one where
+   rounding put it on the wrong side of an edge (edge i = low + i * width, as the bins are
+   drawn), so a value on an edge opens the bin above it. #}
+bin_guesses as (
     select
-        histogram_shape.feature_name,
-        numbers.i as edge_index,
+        categorical_counts.*,
+        histogram_shape.low,
         histogram_shape.bins,
-        numbers.i * ((histogram_shape.high - histogram_shape.low) / histogram_shape.bins)
-        + histogram_shape.low as edge
-    from histogram_shape
-    inner join numbers on numbers.i between 1 and histogram_shape.bins - 1
-),
-
-bin_positions as (
-    select
-        categorical_counts.feature_name,
-        categorical_counts.value_key,
-        count(histogram_edges.edge_index) as bin_index
+        (histogram_shape.high - histogram_shape.low) / histogram_shape.bins as width,
+        least(greatest(
+            cast(floor(
+                (categorical_counts.num_value - histogram_shape.low)
+                / ((histogram_shape.high - histogram_shape.low) / histogram_shape.bins)
+            ) as integer), 0
+        ), histogram_shape.bins - 1) as guess
     from categorical_counts
     inner join histogram_shape on categorical_counts.feature_name = histogram_shape.feature_name
-    left join histogram_edges
-        on
-            categorical_counts.feature_name = histogram_edges.feature_name
-            and histogram_edges.edge <= categorical_counts.num_value
-    group by categorical_counts.feature_name, categorical_counts.value_key
 ),
 
 binned as (
     select
+        bin_guesses.feature_name,
+        cast(
+            case
+                when bin_guesses.num_value < bin_guesses.guess * bin_guesses.width + bin_guesses.low
+                    then bin_guesses.guess - 1
+                when
+                    bin_guesses.guess < bin_guesses.bins - 1
+                    and bin_guesses.num_value >= (bin_guesses.guess + 1) * bin_guesses.width + bin_guesses.low
+                    then bin_guesses.guess + 1
+                else bin_guesses.guess
+            end as double precision
+        ) as num_value,
+        cast(null as varchar) as cat_value,
+        bin_guesses.reference_hits,
+        bin_guesses.current_hits,
+        bin_guesses.reference_count,
+        bin_guesses.current_count
+    from bin_guesses
+    union all
+    select
         categorical_counts.feature_name,
-        coalesce(cast(bin_positions.bin_index as varchar), categorical_counts.value_key) as bin_key,
-        case when bin_positions.bin_index is null then categorical_counts.num_value
-            else bin_positions.bin_index end as num_value,
+        categorical_counts.num_value,
+        categorical_counts.cat_value,
         categorical_counts.reference_hits,
         categorical_counts.current_hits,
         categorical_counts.reference_count,
         categorical_counts.current_count
     from categorical_counts
-    left join bin_positions
-        on
-            categorical_counts.feature_name = bin_positions.feature_name
-            and categorical_counts.value_key = bin_positions.value_key
+    where categorical_counts.feature_name not in (select histogram_shape.feature_name from histogram_shape)
 ),
 
 shares as (
     select
         binned.feature_name,
-        binned.bin_key,
-        min(binned.num_value) as num_value,
+        binned.num_value,
+        binned.cat_value,
         sum(binned.reference_hits) as reference_hits,
         sum(binned.current_hits) as current_hits,
         sum(binned.reference_hits) * 1.0 / max(binned.reference_count) as reference_share,
@@ -444,7 +485,7 @@ shares as (
         max(binned.reference_count) as reference_count,
         max(binned.current_count) as current_count
     from binned
-    group by binned.feature_name, binned.bin_key
+    group by binned.feature_name, binned.num_value, binned.cat_value
 ),
 
 chisquare_result as (
@@ -535,7 +576,7 @@ z_ranked as (
         shares.*,
         {# the first value in sort order is the "success"; with two values the choice is symmetric #}
         row_number() over (
-            partition by shares.feature_name order by shares.num_value, shares.bin_key
+            partition by shares.feature_name order by shares.num_value, shares.cat_value
         ) as position,
         count(*) over (partition by shares.feature_name) as keys
     from shares

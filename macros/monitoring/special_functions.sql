@@ -41,3 +41,17 @@
     {%- endfor -%}
     {{- return(product.value) -}}
 {%- endmacro %}
+
+{# Base-2 logarithm of a positive number, as a double: DuckDB's log2; elsewhere the numeric
+   two-argument log (exact to the last digit), so Sturges' bin count rounds the same way. #}
+{% macro drift_log2(x) -%}
+    {{ return(adapter.dispatch('drift_log2', 'trainset')(x)) }}
+{%- endmacro %}
+
+{% macro default__drift_log2(x) -%}
+    cast(log(2.0, cast({{ x }} as numeric)) as double precision)
+{%- endmacro %}
+
+{% macro duckdb__drift_log2(x) -%}
+    log2({{ x }})
+{%- endmacro %}

@@ -55,19 +55,22 @@ def get_features(
     if full_feature_names is not True and full_feature_names is not False:
         raise TypeError("full_feature_names must be True or False.")
     _, plan, ids, vectors = service.lookup(entities, features, feature_service, full_feature_names)
-    result: dict[str, list[Any]] = {plan.names[0]: list(ids)}
+    names = plan.names
+    result: dict[str, list[Any]] = {names[0]: list(ids)}
     if len(vectors) == 1:
-        row = loads(vectors[0]) if vectors[0] is not None else None
-        if row is None:
-            for name in plan.names[1:]:
+        if vectors[0] is None:
+            for name in names[1:]:
                 result[name] = [None]
         else:
-            for name, position in zip(plan.names[1:], plan.positions, strict=True):
+            row = loads(vectors[0])
+            for name, position in zip(names[1:], plan.positions, strict=True):
                 result[name] = [row[position]]
         return result
-    rows = [loads(vector) if vector is not None else None for vector in vectors]
-    for name, position in zip(plan.names[1:], plan.positions, strict=True):
-        result[name] = [row[position] if row is not None else None for row in rows]
+    # Many entities: one C call per vector picks its values, one transposition makes columns.
+    absent = (None,) * len(plan.positions)
+    pick = plan.pick
+    picked = [pick(loads(vector)) if vector is not None else absent for vector in vectors]
+    result.update(zip(names[1:], map(list, zip(*picked, strict=True)), strict=True))
     return result
 
 

@@ -14,8 +14,10 @@ are never put into a query.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -43,11 +45,21 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    """A resolved feature list for one version: output names and vector positions."""
+    """A resolved feature list for one version: output names and vector positions, and `pick`,
+    which takes the requested values out of a decoded vector as a tuple, in one C call."""
 
     names: list[str]
     positions: list[int]
     features: list[str]
+    pick: Callable[[list[Any]], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.positions) == 1:
+            position = self.positions[0]
+            pick = lambda row: (row[position],)  # noqa: E731 - itemgetter of one is no tuple
+        else:
+            pick = itemgetter(*self.positions) if self.positions else lambda row: ()
+        object.__setattr__(self, "pick", pick)
 
 
 def _timestamp(info: VersionInfo) -> str:

@@ -387,16 +387,20 @@ def targets(results: dict, materialize_entities: int) -> list[tuple[str, float, 
         )
     for kind in ("sqlite", "redis"):
         key = f"materialize_{kind}_{materialize_entities}"
-        if key in results:
+        if key not in results:
+            continue
+        if materialize_entities >= 1_000_000:  # the time target is for 1,000,000 entities
             found.append(
                 (f"materialize {kind} {materialize_entities:,} s", results[key]["seconds"], 20.0)
             )
-            found.append((f"materialize {kind} peak MB", results[key]["peak_mb"], 1536.0))
+        found.append((f"materialize {kind} peak MB", results[key]["peak_mb"], 1536.0))
     return found
 
 
 def median_of(runs: list[dict]) -> dict:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    """Medians of the runs' figures, and how many runs they come from."""
+    medians = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    return {**medians, "runs": len(runs)}
 
 
 def main() -> None:

@@ -44,12 +44,16 @@ dbt-test: venv
 
 lint: deps
 	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/lint.duckdb \
-	    $(BIN)/sqlfluff lint models tests snapshots macros
+	    $(BIN)/sqlfluff lint models tests snapshots
+	$(BIN)/sqlfluff lint --templater jinja macros
 	$(BIN)/ruff check python models
 	$(BIN)/ruff format --check python models
 
+# Two workers (pytest-xdist): each test module stays whole in one worker and the Spark tests
+# share one (see python/tests/conftest.py). Under CI=true Hypothesis runs derandomized; set
+# HYPOTHESIS_PROFILE=long for the long property run.
 pytest: deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .

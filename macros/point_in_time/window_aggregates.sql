@@ -63,7 +63,9 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- if method not in ['auto', 'range_join', 'cumulative'] -%}
-        {{ exceptions.raise_compiler_error("window_aggregates: method must be auto, range_join or cumulative, got " ~ method) }}
+        {{ exceptions.raise_compiler_error(
+            "window_aggregates: method must be auto, range_join or cumulative, got " ~ method
+        ) }}
     {%- endif -%}
     {%- set days = [] -%}
     {%- for window in windows -%}
@@ -203,7 +205,8 @@
     effective_column, known_column, bitemporal, superseded_column, embargo, method, prefix,
     expected_events_per_window
 ) -%}
-    {%- set embargo = embargo if embargo is mapping else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
+    {%- set embargo = embargo if embargo is mapping
+        else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
     {{ trainset._window_range_join(
         spine, events, aggregations, windows, entity_column, cutoff_column, event_entity_column,
         effective_column, known_column, bitemporal, superseded_column, embargo, prefix
@@ -220,8 +223,14 @@
 #}
 {% macro _window_exact_type(type_text) -%}
     {%- set type_text = type_text | trim | lower -%}
-    {%- for exact in ['decimal', 'numeric', 'hugeint', 'uhugeint', 'bigint', 'ubigint', 'integer', 'uinteger', 'int', 'smallint', 'usmallint', 'tinyint', 'utinyint'] -%}
-        {%- if type_text == exact or type_text.startswith(exact ~ '(') or type_text.startswith(exact ~ ' ') or type_text in ['int2', 'int4', 'int8', 'int16', 'int32', 'int64', 'int128'] -%}
+    {%- for exact in [
+        'decimal', 'numeric', 'hugeint', 'uhugeint', 'bigint', 'ubigint', 'integer', 'uinteger',
+        'int', 'smallint', 'usmallint', 'tinyint', 'utinyint'
+    ] -%}
+        {%- if type_text == exact
+            or type_text.startswith(exact ~ '(')
+            or type_text.startswith(exact ~ ' ')
+            or type_text in ['int2', 'int4', 'int8', 'int16', 'int32', 'int64', 'int128'] -%}
             {{ return(true) }}
         {%- endif -%}
     {%- endfor -%}
@@ -267,7 +276,8 @@
     effective_column, known_column, bitemporal, superseded_column, embargo, method, prefix,
     expected_events_per_window
 ) -%}
-    {%- set embargo = embargo if embargo is mapping else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
+    {%- set embargo = embargo if embargo is mapping
+        else trainset._pit_interval(embargo, 'window_aggregates', 'embargo', false) -%}
     {%- set cumulative_ok = superseded_column is none and not bitemporal -%}
     {%- set inexact = [] -%}
     {%- for aggregation in aggregations -%}
@@ -340,7 +350,11 @@
             {{ trainset.pit_bound('window_cutoff', embargo, 'window_end') }},
             {%- endif %}
             {%- for window in windows | unique %}
-            {{ trainset.pit_bound('window_cutoff', trainset._window_start_shift(embargo, window), 'window_start_' ~ window) }},
+            {{ trainset.pit_bound(
+                'window_cutoff',
+                trainset._window_start_shift(embargo, window),
+                'window_start_' ~ window
+            ) }},
             {%- endfor %}
             {{ trainset._pit_key('window_cutoff') }} as window_cutoff_key
         from window_keys
@@ -380,8 +394,10 @@
             {%- set m = measures.index(aggregation['column']) + 1 %}
             {%- for function in aggregation['functions'] %}
             {%- set name = trainset._window_column_name(prefix, aggregation, function, window) %}
-            {%- set count_expr = 'coalesce(window_end.window_count_' ~ m ~ ', 0) - coalesce(window_start_' ~ w ~ '.window_count_' ~ m ~ ', 0)' %}
-            {%- set sum_expr = 'coalesce(window_end.window_sum_' ~ m ~ ', 0) - coalesce(window_start_' ~ w ~ '.window_sum_' ~ m ~ ', 0)' %},
+            {%- set count_expr = 'coalesce(window_end.window_count_' ~ m ~ ', 0)'
+                ~ ' - coalesce(window_start_' ~ w ~ '.window_count_' ~ m ~ ', 0)' %}
+            {%- set sum_expr = 'coalesce(window_end.window_sum_' ~ m ~ ', 0)'
+                ~ ' - coalesce(window_start_' ~ w ~ '.window_sum_' ~ m ~ ', 0)' %},
             {%- if function == 'count' %}
             {{ count_expr }} as {{ name }}
             {%- elif function == 'sum' %}

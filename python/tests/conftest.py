@@ -5,12 +5,15 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import random
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import core as hypothesis_core
+from hypothesis import settings as hypothesis_settings
 
 from trainset.project import Paths, find_project_dir
 from trainset.sim import generate
@@ -19,6 +22,73 @@ PROJECT_DIR = find_project_dir(Path(__file__).parent)
 SMALL = {"customers": 300, "days": 300, "seed": 11}
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+
+# ---- Hypothesis -------------------------------------------------------------------------------
+# `ci` (the default under CI=true): derandomized, so a CI run draws the same examples every
+# time, each test from a seed derived from its own name. `dev` (the default elsewhere): a fresh
+# seed per run, printed in the header so a failure can be replayed with HYPOTHESIS_SEED.
+# `long` (HYPOTHESIS_PROFILE=long, on demand): the same, with EXAMPLE_SCALE times the examples.
+HYPOTHESIS_PROFILES = {"ci": 1, "dev": 1, "long": 20}
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI") else "dev"
+)
+if HYPOTHESIS_PROFILE not in HYPOTHESIS_PROFILES:
+    raise pytest.UsageError(
+        f"HYPOTHESIS_PROFILE={HYPOTHESIS_PROFILE!r} is not a profile of this project; use one of "
+        f"{', '.join(HYPOTHESIS_PROFILES)}"
+    )
+EXAMPLE_SCALE = HYPOTHESIS_PROFILES[HYPOTHESIS_PROFILE]
+for _name in HYPOTHESIS_PROFILES:
+    hypothesis_settings.register_profile(
+        _name, derandomize=_name == "ci", print_blob=True, deadline=None
+    )
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(count: int) -> int:
+    """A property test's example count, scaled by the profile (`long` runs many more)."""
+    return count * EXAMPLE_SCALE
+
+
+def _hypothesis_seed() -> int | None:
+    if HYPOTHESIS_PROFILE == "ci":
+        return None
+    seed = os.environ.get("HYPOTHESIS_SEED")
+    return int(seed) if seed else random.SystemRandom().randrange(2**32)
+
+
+HYPOTHESIS_SEED = _hypothesis_seed()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The same seed in every xdist worker: the controller's is handed down through the
+    # environment, which the workers inherit.
+    if HYPOTHESIS_SEED is not None and config.getoption("hypothesis_seed", None) is None:
+        os.environ.setdefault("HYPOTHESIS_SEED", str(HYPOTHESIS_SEED))
+        hypothesis_core.global_force_seed = int(os.environ["HYPOTHESIS_SEED"])
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if HYPOTHESIS_SEED is None:
+        return (
+            f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, derandomized (each test's seed comes "
+            "from its name; the run repeats exactly)"
+        )
+    return (
+        f"hypothesis: profile {HYPOTHESIS_PROFILE!r}, seed {os.environ['HYPOTHESIS_SEED']} "
+        f"(replay: HYPOTHESIS_PROFILE={HYPOTHESIS_PROFILE} "
+        f"HYPOTHESIS_SEED={os.environ['HYPOTHESIS_SEED']})"
+    )
+
+
+# ---- Parallel workers (pytest-xdist, `make pytest` runs two) -----------------------------------
+# Each module runs whole in one worker, so its module fixtures (compiled macros, exports, a
+# PostgreSQL server) are made once; every Spark test shares one worker and its one JVM session.
+# Session fixtures are per worker, in the worker's own temporary folder.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = "spark" if item.get_closest_marker("spark") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @dataclass

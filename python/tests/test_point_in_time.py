@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from pit_harness import compile_calls, start_postgres
 from pit_reference import FeatureRow, Interval, SpineRow, add_months, instant, to_datetime
 from pit_reference import point_in_time_join as reference_join
@@ -117,7 +118,7 @@ def window_measure(case: dict) -> str:
     return "amount" if case["method"] == "cumulative" else "value"
 
 
-def window_call(case: dict) -> str:
+def window_call(case: dict, windows: tuple[int, ...] = (1, 2)) -> str:
     aggregations = [
         {
             "column": "cast(amount as bigint)" if window_measure(case) == "amount" else "value",
@@ -132,7 +133,7 @@ def window_call(case: dict) -> str:
         "spine": "spine",
         "events": "features",
         "aggregations": aggregations,
-        "windows": [1, 2],
+        "windows": list(windows),
         "entity_column": "entity_id",
         "bitemporal": case["bitemporal"],
         "superseded_column": "superseded_at" if case["superseded"] else None,
@@ -145,7 +146,8 @@ def window_call(case: dict) -> str:
     if case["implementation"] == "dispatch":
         return f"{{{{ trainset.window_aggregates({rendered}) }}}}"
     positional = (
-        f"'spine', 'features', {aggregations!r}, [1, 2], 'entity_id', 'cutoff_at', 'entity_id', "
+        f"'spine', 'features', {aggregations!r}, {list(windows)!r}, 'entity_id', 'cutoff_at', "
+        "'entity_id', "
         f"'effective_at', 'known_at', {str(case['bitemporal']).lower()}, "
         f"{repr('superseded_at') if case['superseded'] else 'none'}, {repr(embargo) if embargo else 'none'}, "
         f"'range_join', '', 10"
@@ -161,9 +163,19 @@ JOIN_CASES = join_cases()
 WINDOW_CASES = window_cases()
 
 
+# A 30-day window, as the churn features use, by each implementation and method, without
+# embargo or supersession.
+MONTH_WINDOW_CASES = {
+    f"month_window_{name}": case
+    for name, case in WINDOW_CASES.items()
+    if case["embargo"] == "none" and not case["superseded"] and case["bitemporal"]
+}
+
+
 def all_calls() -> dict[str, str]:
     calls = {name: join_call(case) for name, case in JOIN_CASES.items()}
     calls |= {name: window_call(case) for name, case in WINDOW_CASES.items()}
+    calls |= {name: window_call(case, (30,)) for name, case in MONTH_WINDOW_CASES.items()}
     return calls | SCD2_CALLS
 
 
@@ -485,7 +497,9 @@ def check_windows(cursor, sql, case, spine, features):
 
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -562,15 +576,25 @@ def at(moment: datetime, nanos: int = 0) -> int:
 
 
 def test_a_40_day_old_order_is_outside_the_30_day_window(compiled_duckdb):
-    """Windows are computed at the cutoff, not copied from the last event's row."""
+    """Windows are computed at the cutoff, not copied from the last event's row: one order on
+    day 0 counts in the 30-day window at day 29 and at day 30 minus a microsecond, and no
+    longer at day 30 (the window is `(end - 30 days, end]`) or at day 40."""
+    expected = {0: 1, 1: 1, 2: 0, 3: 0}
+    spine = [
+        SpineRow(0, 1, at(BASE + timedelta(days=29))),
+        SpineRow(1, 1, at(BASE + timedelta(days=30, microseconds=-1))),
+        SpineRow(2, 1, at(BASE + timedelta(days=30))),
+        SpineRow(3, 1, at(BASE + timedelta(days=40))),
+    ]
+    features = [FeatureRow(1, 1, at(BASE), at(BASE), 10.0, "a", None, 10)]
     connection = duckdb_connection()
     try:
-        spine = [SpineRow(0, 1, at(BASE + timedelta(days=40)))]
-        features = [FeatureRow(1, 1, at(BASE), at(BASE), 10.0, "a", None, 10)]
         load(connection, spine, features)
-        for name in WINDOW_CASES:
-            _, rows = fetch(connection, compiled_duckdb[name])
-            assert rows[0][3] == 0, name  # v_count_1d
+        assert MONTH_WINDOW_CASES
+        for name in MONTH_WINDOW_CASES:
+            names, rows = fetch(connection, compiled_duckdb[name])
+            count = names.index("v_count_30d")
+            assert {row[0]: row[count] for row in rows} == expected, name
     finally:
         connection.close()
 
@@ -757,7 +781,9 @@ def test_postgres_compiles_the_portable_implementations(compiled_postgres):
 
 @pytest.mark.postgres
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(case=cases(flavours=("grid", "month", "ancient", "infinite")))
 def test_portable_macros_match_the_reference_on_postgres(postgres, compiled_postgres, case):

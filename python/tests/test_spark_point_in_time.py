@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from conftest import examples
 from pit_harness import compile_calls
 from pit_reference import FeatureRow, SpineRow, instant
 from pit_reference import point_in_time_join as reference_join
@@ -45,7 +46,7 @@ from test_point_in_time import (
 pytestmark = pytest.mark.spark
 
 SPARK_FLAVOURS = ("grid", "month", "ancient")
-EXAMPLES = int(os.environ.get("TRAINSET_SPARK_EXAMPLES", "3"))
+EXAMPLES = examples(int(os.environ.get("TRAINSET_SPARK_EXAMPLES", "3")))
 SPARK_JOIN_CASES = {
     name: case for name, case in JOIN_CASES.items() if case["implementation"] == "dispatch"
 }

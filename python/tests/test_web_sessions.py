@@ -19,6 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from pit_harness import start_postgres
 from session_reference import Session, View, session_windows, sessions_at
 from trainset.compile import compile_macro_calls
@@ -228,7 +229,9 @@ def page_view_sets(draw) -> list[View]:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(views=page_view_sets())
 def test_sessions_match_the_reference_at_every_cutoff(compiled, views):
@@ -359,7 +362,9 @@ def compiled_postgres(postgres, tmp_path_factory) -> dict[str, str]:
 
 @pytest.mark.postgres
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(views=page_view_sets())
 def test_portable_sessions_match_the_reference_on_postgres(postgres, compiled_postgres, views):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -62,3 +63,60 @@ def test_every_source_column_is_documented_with_a_type(artifacts):
         assert source["description"].strip(), unique_id
         for name, column in source["columns"].items():
             assert column["description"].strip() and column["data_type"], f"{unique_id}.{name}"
+
+
+def test_every_model_has_an_owner(artifacts):
+    manifest, _ = artifacts
+    unowned = [
+        unique_id
+        for unique_id, node in project_nodes(manifest)
+        if node["resource_type"] == "model" and not (node["config"].get("meta") or {}).get("owner")
+    ]
+    assert unowned == []
+
+
+def test_every_public_macro_and_argument_is_documented(artifacts):
+    """Public macros (not `_`-prefixed helpers, not the `<adapter>__` implementations a public
+    macro dispatches to) carry a description and one for each argument, in the YAML beside."""
+    manifest, _ = artifacts
+    adapters = ("default__", "duckdb__", "postgres__", "spark__")
+    missing = []
+    for unique_id, macro in manifest["macros"].items():
+        name = macro["name"]
+        if macro["package_name"] != "trainset" or name.startswith(("_", *adapters)):
+            continue
+        if not macro.get("description", "").strip():
+            missing.append(unique_id)
+        described = {
+            argument["name"]
+            for argument in macro.get("arguments", [])
+            if argument.get("description", "").strip()
+        }
+        missing += [
+            f"{unique_id}({argument})"
+            for argument in signature_arguments(macro["macro_sql"], name)
+            if argument not in described
+        ]
+    assert missing == []
+
+
+def signature_arguments(sql: str, name: str) -> list[str]:
+    """The argument names in `{% macro name(a, b=[1, 2], c='x') %}` (or `{% test ... %}` for
+    a generic test, which the manifest names `test_<name>`)."""
+    test_name = name.removeprefix("test_")
+    match = re.search(
+        rf"\{{%-?\s*(?:macro\s+{re.escape(name)}|test\s+{re.escape(test_name)})\s*\(", sql
+    )
+    assert match, name
+    depth, current, parts = 0, "", []
+    for character in sql[match.end() :]:
+        if depth == 0 and character in ",)":
+            parts.append(current)
+            current = ""
+            if character == ")":
+                break
+            continue
+        depth += character in "([{"
+        depth -= character in ")]}"
+        current += character
+    return [part.split("=")[0].strip() for part in parts if part.strip()]

@@ -183,7 +183,17 @@ class SQLiteStore(OnlineStore):
         return self._info(connection, row[0]) if row else None
 
     def lookup(self, keys: list[Any]) -> tuple[VersionInfo, list[bytes | None]]:
-        connection = self._connection()
+        connection = getattr(self._local, "connection", None) or self._connection()
+        compiled = self._compiled
+        if compiled is not None and len(keys) == 1:
+            # The common case, one key of the version last seen, in as few steps as possible;
+            # anything else (a moved pointer, a dropped table) takes the path below.
+            try:
+                found = connection.execute(compiled[2], (keys[0],)).fetchone()
+            except sqlite3.OperationalError:
+                found = None
+            if found is not None and found[0] == compiled[0]:
+                return compiled[1], [found[1]]
         if not keys:
             info = self.current()
             if info is None:

@@ -204,7 +204,8 @@ ks_rounded as (
     select
         ks_statistic.*,
         round(ks_statistic.d * (ks_statistic.m / ks_statistic.g) * ks_statistic.n) as h,
-        (ks_statistic.m / ks_statistic.g) * ks_statistic.n as lcm
+        (ks_statistic.m / ks_statistic.g) * ks_statistic.n as lcm,
+        cast(ks_statistic.n as double precision) * ks_statistic.m / (ks_statistic.m + ks_statistic.n) as en
     from ks_statistic
 ),
 
@@ -301,24 +302,205 @@ ks_paths as (
 ks_inside as (
     select
         ks_lattice.feature_name,
-        exp(ln(ks_lattice.a) + ks_lattice.log_scale - ks_paths.log_all_paths) as share_inside
+        exp(greatest(ln(ks_lattice.a) + ks_lattice.log_scale - ks_paths.log_all_paths, -700)) as share_inside
     from ks_lattice
     inner join ks_paths on ks_lattice.feature_name = ks_paths.feature_name
     where ks_lattice.x = ks_lattice.m and ks_lattice.y = ks_lattice.n and ks_lattice.a > 0
 ),
 
+{# Above 10000 values on a side: the one-sample Kolmogorov-Smirnov distribution of
+   N = m n / (m + n) (rounded half to even) at D, branch by branch as the common reference
+   implementation evaluates it (Simard and L'Ecuyer): closed forms at the ends (Ruben-Gambino),
+   2 x the one-sided Smirnov tail (Birnbaum-Tingey sum) for large N D^2, the Pelz-Good series
+   in between. Where it uses the Durbin matrix or Pomeranz recursions (N <= 140 with
+   N D^2 <= 4, or small N D^1.5), the Kolmogorov limit stands in (`p_value_method` says so). #}
+ks_asymptotic as (
+    select
+        ks_shape.*,
+        ks_shape.big_n * ks_shape.x as t,
+        ks_shape.big_n * ks_shape.x * ks_shape.x as nxx,
+        sqrt(ks_shape.big_n) * ks_shape.x as z
+    from (
+        select
+            ks_rounded.feature_name,
+            ks_rounded.d as x,
+            case
+                when ks_rounded.en - floor(ks_rounded.en) = 0.5
+                    then floor(ks_rounded.en) + mod(cast(floor(ks_rounded.en) as bigint), 2)
+                else round(ks_rounded.en)
+            end as big_n
+        from ks_rounded
+        where ks_rounded.n > 10000
+    ) as ks_shape
+),
+
+ks_branches as (
+    select
+        ks_asymptotic.*,
+        case
+            when ks_asymptotic.x >= 1 then 'zero'
+            when ks_asymptotic.x <= 0 or ks_asymptotic.t <= 0.5 then 'one'
+            when ks_asymptotic.t <= 1 then 'ruben_gambino_low'
+            when ks_asymptotic.t >= ks_asymptotic.big_n - 1 then 'ruben_gambino_high'
+            when ks_asymptotic.x >= 0.5 then 'smirnov'
+            when ks_asymptotic.big_n <= 140 and ks_asymptotic.nxx > 4 then 'smirnov'
+            when ks_asymptotic.big_n <= 140 then 'limit'
+            when ks_asymptotic.nxx >= 370 then 'zero'
+            when ks_asymptotic.nxx >= 2.2 then 'smirnov'
+            when ks_asymptotic.big_n <= 100000 and ks_asymptotic.big_n * power(ks_asymptotic.x, 1.5) <= 1.4 then 'limit'
+            else 'pelz_good'
+        end as branch
+    from ks_asymptotic
+),
+
+{# ln(N! / N^N) for the lower Ruben-Gambino end, and ln C(N, v) for the Smirnov sum #}
+ks_log_binomials as (
+    select
+        ks_branches.feature_name,
+        numbers.i as v,
+        sum(
+            case when numbers.i = 0 then 0 else ln(ks_branches.big_n - numbers.i + 1) - ln(numbers.i) end
+        ) over (
+            partition by ks_branches.feature_name order by numbers.i
+            rows between unbounded preceding and current row
+        ) as log_binomial
+    from ks_branches
+    inner join numbers on numbers.i <= ks_branches.big_n
+    where ks_branches.branch in ('smirnov', 'ruben_gambino_low')
+),
+
+ks_smirnov as (
+    select
+        ks_branches.feature_name,
+        2 * ks_branches.x * sum(
+            case
+                when 1 - (ks_branches.x + ks_log_binomials.v * 1.0 / ks_branches.big_n) <= 0 then 0
+                else exp(greatest(
+                    ks_log_binomials.log_binomial
+                    + (ks_log_binomials.v - 1) * ln(ks_branches.x + ks_log_binomials.v * 1.0 / ks_branches.big_n)
+                    + (ks_branches.big_n - ks_log_binomials.v)
+                    * ln(1 - (ks_branches.x + ks_log_binomials.v * 1.0 / ks_branches.big_n)),
+                    -700
+                ))
+            end
+        ) as p_value
+    from ks_branches
+    inner join ks_log_binomials on ks_branches.feature_name = ks_log_binomials.feature_name
+    where
+        ks_branches.branch = 'smirnov'
+        and ks_log_binomials.v <= floor(ks_branches.big_n * (1 - ks_branches.x))
+    group by ks_branches.feature_name, ks_branches.x
+),
+
+ks_ruben_gambino as (
+    select
+        ks_branches.feature_name,
+        1 - exp(greatest(
+            sum(ln(numbers.i * 1.0 / ks_branches.big_n)) + ks_branches.big_n * ln(2 * ks_branches.t - 1), -700
+        )) as p_value
+    from ks_branches
+    inner join numbers on numbers.i between 1 and ks_branches.big_n
+    where ks_branches.branch = 'ruben_gambino_low'
+    group by ks_branches.feature_name, ks_branches.big_n, ks_branches.t
+),
+
+ks_pelz_good_terms as (
+    select
+        ks_branches.feature_name,
+        ks_branches.big_n,
+        ks_branches.z,
+        sum(exp(greatest(-pi() * pi() / (8 * ks_branches.z * ks_branches.z) * power(2 * numbers.i - 1, 2), -700)))
+        as s0,
+        sum(
+            (-ks_branches.z * ks_branches.z + pi() * pi() / 4 * power(2 * numbers.i - 1, 2))
+            * exp(greatest(-pi() * pi() / (8 * ks_branches.z * ks_branches.z) * power(2 * numbers.i - 1, 2), -700))
+        ) as s1,
+        sum(
+            (
+                6 * power(ks_branches.z, 6) + 2 * power(ks_branches.z, 4)
+                + (2 * power(ks_branches.z, 4) - 5 * ks_branches.z * ks_branches.z) * pi() * pi() / 4
+                * power(2 * numbers.i - 1, 2)
+                + power(pi(), 4) * (1 - 2 * ks_branches.z * ks_branches.z) / 16 * power(2 * numbers.i - 1, 4)
+            )
+            * exp(greatest(-pi() * pi() / (8 * ks_branches.z * ks_branches.z) * power(2 * numbers.i - 1, 2), -700))
+        ) as s2,
+        sum(
+            (
+                -30 * power(ks_branches.z, 6) - 90 * power(ks_branches.z, 8)
+                + pi() * pi() * (135 * power(ks_branches.z, 4) - 96 * power(ks_branches.z, 6)) / 4
+                * power(2 * numbers.i - 1, 2)
+                + power(pi(), 4) * (-60 * ks_branches.z * ks_branches.z + 212 * power(ks_branches.z, 4)) / 16
+                * power(2 * numbers.i - 1, 4)
+                + power(pi(), 6) * (5 - 30 * ks_branches.z * ks_branches.z) / 64 * power(2 * numbers.i - 1, 6)
+            )
+            * exp(greatest(-pi() * pi() / (8 * ks_branches.z * ks_branches.z) * power(2 * numbers.i - 1, 2), -700))
+        ) as s3,
+        sum(
+            numbers.i * numbers.i
+            * exp(greatest(-pi() * pi() / (2 * ks_branches.z * ks_branches.z) * numbers.i * numbers.i, -700))
+        ) as e2,
+        sum(
+            (3 * ks_branches.z * ks_branches.z - pi() * pi() * numbers.i * numbers.i) * numbers.i * numbers.i
+            * exp(greatest(-pi() * pi() / (2 * ks_branches.z * ks_branches.z) * numbers.i * numbers.i, -700))
+        ) as e3
+    from ks_branches
+    inner join numbers on numbers.i between 1 and ceil(16 * ks_branches.z / pi())
+    where ks_branches.branch = 'pelz_good' and -pi() * pi() / (8 * ks_branches.z * ks_branches.z) >= -708
+    group by ks_branches.feature_name, ks_branches.big_n, ks_branches.z
+),
+
+ks_pelz_good as (
+    select
+        ks_pelz_good_terms.feature_name,
+        1 - (
+            sqrt(2 * pi()) / ks_pelz_good_terms.z * ks_pelz_good_terms.s0
+            + sqrt(2 * pi()) / (6 * power(ks_pelz_good_terms.z, 4)) * ks_pelz_good_terms.s1
+            / sqrt(ks_pelz_good_terms.big_n)
+            + (
+                sqrt(2 * pi()) / (72 * power(ks_pelz_good_terms.z, 7)) * ks_pelz_good_terms.s2
+                + pi() * pi() * sqrt(2 * pi()) / (-36 * power(ks_pelz_good_terms.z, 3)) * ks_pelz_good_terms.e2
+            ) / ks_pelz_good_terms.big_n
+            + (
+                sqrt(2 * pi()) / (6480 * power(ks_pelz_good_terms.z, 10)) * ks_pelz_good_terms.s3
+                + pi() * pi() * sqrt(2 * pi()) / (216 * power(ks_pelz_good_terms.z, 6)) * ks_pelz_good_terms.e3
+            ) / power(ks_pelz_good_terms.big_n, 1.5)
+        ) as p_value
+    from ks_pelz_good_terms
+),
+
 ks_limit_terms as (
     select
-        ks_rounded.feature_name,
+        ks_branches.feature_name,
         sum(
             case when numbers.i % 2 = 1 then 2 else -2 end
-            * exp(-2 * numbers.i * numbers.i * ks_rounded.d * ks_rounded.d
-                * round(ks_rounded.m * 1.0 * ks_rounded.n / (ks_rounded.m + ks_rounded.n)))
+            * exp(greatest(-2 * numbers.i * numbers.i * ks_branches.nxx, -700))
         ) as p_value
-    from ks_rounded
+    from ks_branches
     inner join numbers on numbers.i between 1 and 100
-    where ks_rounded.n > 10000
-    group by ks_rounded.feature_name
+    where ks_branches.branch = 'limit'
+    group by ks_branches.feature_name
+),
+
+ks_asymptotic_p as (
+    select
+        ks_branches.feature_name,
+        ks_branches.branch,
+        least(greatest(
+            case ks_branches.branch
+                when 'zero' then 0
+                when 'one' then 1
+                when 'ruben_gambino_low' then ks_ruben_gambino.p_value
+                when 'ruben_gambino_high' then 2 * power(1 - ks_branches.x, ks_branches.big_n)
+                when 'smirnov' then ks_smirnov.p_value
+                when 'pelz_good' then coalesce(ks_pelz_good.p_value, 1)
+                when 'limit' then ks_limit_terms.p_value
+            end, 0
+        ), 1) as p_value
+    from ks_branches
+    left join ks_ruben_gambino on ks_branches.feature_name = ks_ruben_gambino.feature_name
+    left join ks_smirnov on ks_branches.feature_name = ks_smirnov.feature_name
+    left join ks_pelz_good on ks_branches.feature_name = ks_pelz_good.feature_name
+    left join ks_limit_terms on ks_branches.feature_name = ks_limit_terms.feature_name
 ),
 
 ks_result as (
@@ -326,14 +508,18 @@ ks_result as (
         ks_rounded.feature_name,
         case when ks_rounded.n <= 10000 then ks_rounded.h / ks_rounded.lcm else ks_rounded.d end as statistic,
         case
-            when ks_rounded.n > 10000 then least(greatest(ks_limit_terms.p_value, 0), 1)
+            when ks_rounded.n > 10000 then ks_asymptotic_p.p_value
             when ks_rounded.h = 0 then 1
             else least(greatest(1 - coalesce(ks_inside.share_inside, 0), 0), 1)
         end as p_value,
-        case when ks_rounded.n <= 10000 then 'exact' else 'asymptotic' end as p_value_method
+        case
+            when ks_rounded.n <= 10000 then 'exact'
+            when ks_asymptotic_p.branch = 'limit' then 'kolmogorov limit'
+            else 'asymptotic'
+        end as p_value_method
     from ks_rounded
     left join ks_inside on ks_rounded.feature_name = ks_inside.feature_name
-    left join ks_limit_terms on ks_rounded.feature_name = ks_limit_terms.feature_name
+    left join ks_asymptotic_p on ks_rounded.feature_name = ks_asymptotic_p.feature_name
 ),
 
 wasserstein_result as (
@@ -496,7 +682,7 @@ chisquare_result as (
             when max(case when shares.reference_hits = 0 then 1 else 0 end) = 1 then null
             else sum(
                 power(shares.current_hits - shares.reference_hits * (shares.current_count * 1.0 / shares.reference_count), 2)
-                / (shares.reference_hits * (shares.current_count * 1.0 / shares.reference_count))
+                / (nullif(shares.reference_hits, 0) * (shares.current_count * 1.0 / shares.reference_count))
             )
         end as statistic
     from shares
@@ -535,11 +721,15 @@ chisquare_series as (
         sum(
             case
                 when chisquare_terms.odd = 0
-                    then exp(chisquare_terms.term * ln(chisquare_terms.t) - chisquare_terms.log_factor - chisquare_terms.t)
-                else exp(
+                    then exp(greatest(
+                        chisquare_terms.term * ln(chisquare_terms.t) - chisquare_terms.log_factor - chisquare_terms.t,
+                        -700
+                    ))
+                else exp(greatest(
                     (chisquare_terms.term + 0.5) * ln(chisquare_terms.t) - chisquare_terms.t
-                    - (ln(sqrt(pi()) / 2) + chisquare_terms.log_factor)
-                )
+                    - (ln(sqrt(pi()) / 2) + chisquare_terms.log_factor),
+                    -700
+                ))
             end
         ) as tail
     from chisquare_terms

@@ -6,23 +6,34 @@
     erfc(x) for x >= 0: below 4, 1 minus the Taylor series of erf (90 terms); from 4 up, the
     asymptotic series exp(-x^2) / (x sqrt(pi)) * sum (-1)^n (2n-1)!! / (2 x^2)^n (16 terms).
     Absolute error under 1e-10 everywhere (checked against scipy's erfc on a fine grid).
-    `x` must be a plain column name: it is repeated in the expression.
+    `x` must be a plain column name: it is repeated in the expression. Powers and exponentials
+    are kept inside the doubles' normal range (bases clamped where the term is below 1e-300),
+    as PostgreSQL raises an error on underflow where DuckDB returns zero.
 #}
 {% macro drift_erfc(x) -%}
     case
         when {{ x }} < 4 then 1 - 2 / sqrt(pi()) * (
             {%- for term in range(90) %}
-                {% if not loop.first %}+ {% endif %}{{ 1 if term is even else -1 }} * power({{ x }}, {{ 2 * term + 1 }})
+                {% if not loop.first %}+ {% endif %}{{ 1 if term is even else -1 }}
+                * power(greatest({{ x }}, {{ trainset.erfc_term_floor(term) }}), {{ 2 * term + 1 }})
                 / {{ '%.17g' | format(trainset.factorial(term) * (2 * term + 1)) }}
             {%- endfor %}
         )
-        else exp(-{{ x }} * {{ x }}) / ({{ x }} * sqrt(pi())) * (
+        else exp(greatest(-{{ x }} * {{ x }}, -700)) / ({{ x }} * sqrt(pi())) * (
             {%- for term in range(16) %}
                 {% if not loop.first %}+ {% endif %}{{ '%.17g' | format(trainset.asymptotic_erfc_coefficient(term)) }}
-                * power({{ x }}, {{ -2 * term }})
+                * power(least({{ x }}, 1e{{ (300 // (2 * term)) if term else 300 }}), {{ -2 * term }})
             {%- endfor %}
         )
     end
+{%- endmacro %}
+
+{# The smallest base whose term x^(2n+1) / (n! (2n+1)) stays above 1e-300: below it the term
+   is negligible, and clamping keeps the division clear of underflow. #}
+{% macro erfc_term_floor(n) -%}
+    {%- set divisor = trainset.factorial(n) * (2 * n + 1) -%}
+    {%- set digits = (divisor | string) | length -%}
+    {{- return('%.17g' | format(10.0 ** ((digits - 300.0) / (2 * n + 1)))) -}}
 {%- endmacro %}
 
 {% macro factorial(n) -%}

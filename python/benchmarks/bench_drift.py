@@ -1,25 +1,33 @@
 """Drift at scale: trainset's SQL drift against Evidently's data-drift preset, in one run.
 
-    python python/benchmarks/bench_drift.py [--rows 1000000] [--repeat 3] [--no-evidently]
+    python python/benchmarks/bench_drift.py [--rows 1000000] [--reference-rows N] [--repeat 3]
+        [--no-evidently]
+
+Full size (1M x 1M, 3 repeats each side, Evidently included) takes about 10 minutes on a quiet
+2-core machine, most of it Evidently; `--rows 100000 --repeat 1` is a one-minute check.
 
 Makes a reference and a current data set of `--rows` rows each with the churn training set's
 features (names and declared types read from dbt's manifest; some features shifted in the
 current set), writes them as Parquet, then times:
 - trainset: the `feature_drift` macro with its default methods, one DuckDB query over the two
-  Parquet files (compiled once by dbt; median of `--repeat` runs); then each method forced on
-  every feature it applies to; and the HTML report (histograms in SQL, SVG in Python);
+  Parquet files (compiled once by dbt; median and slowest of `--repeat` runs in a child process,
+  with its peak memory); then each method forced on every feature it applies to; and the HTML
+  report (histograms in SQL, SVG in Python);
 - Evidently 0.7.23's DataDriftPreset on the same files (its own virtual environment, pandas < 3;
   reading the files is not timed), and its HTML report.
-Prints both times, the ratio, the report sizes, and whether the two agree, feature by feature,
-on which features drifted.
+Prints the date and machine, both times, the ratio, peak memory, the report sizes, and whether
+the two agree, feature by feature, on which features drifted.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,21 +84,68 @@ def make_data(kinds: dict[str, str], rows: int, seed: int, shifted: bool) -> pa.
     return pa.table(columns)
 
 
-def time_query(sql: str, repeat: int) -> tuple[float, list[tuple]]:
-    timings, result = [], []
-    for _ in range(repeat):
-        connection = duckdb.connect()
-        connection.execute("set TimeZone = 'UTC'")
-        started = time.perf_counter()
-        result = connection.sql(sql).fetchall()
-        timings.append(time.perf_counter() - started)
-        connection.close()
-    return statistics.median(timings), result
+CHILD = """
+import json, resource, sys, time
+import duckdb
+sql, repeat = open(sys.argv[1]).read(), int(sys.argv[2])
+timings = []
+for _ in range(repeat):
+    connection = duckdb.connect()
+    connection.execute("set TimeZone = 'UTC'")
+    started = time.perf_counter()
+    rows = connection.sql(sql).fetchall()
+    timings.append(time.perf_counter() - started)
+    connection.close()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"timings": timings, "peak_memory_mb": peak, "rows": rows}, default=str))
+"""
+
+
+def time_query(sql: str, repeat: int, work: Path) -> dict:
+    """Run `sql` `repeat` times in a fresh process: timings, median, slowest, peak memory."""
+    query_file = work / "query.sql"
+    query_file.write_text(sql)
+    output = subprocess.run(
+        [sys.executable, "-c", CHILD, str(query_file), str(repeat)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result = json.loads(output.splitlines()[-1])
+    result["median"] = statistics.median(result["timings"])
+    result["slowest"] = max(result["timings"])
+    return result
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            int(line.split()[1]) / 1024 / 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0.0,
+    )
+    load = os.getloadavg()[0]
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {memory:.1f} GiB, "
+        f"{platform.system()} {platform.release()}, load average {load:.2f} at start, "
+        f"DuckDB {duckdb.__version__}, Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="current rows")
+    parser.add_argument("--reference-rows", type=int, help="reference rows (default: --rows)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--task", default="churn_30d")
     parser.add_argument("--no-evidently", action="store_true")
@@ -100,9 +155,15 @@ def main() -> None:
     kinds = feature_kinds(paths, args.task)
     work = Path(tempfile.mkdtemp(prefix="trainset-bench-drift-"))
     reference_file, current_file = work / "reference.parquet", work / "current.parquet"
-    pq.write_table(make_data(kinds, args.rows, 1, False), reference_file)
+    reference_rows = args.reference_rows or args.rows
+    pq.write_table(make_data(kinds, reference_rows, 1, False), reference_file)
     pq.write_table(make_data(kinds, args.rows, 2, True), current_file)
-    print(f"data: {args.rows:,} x {args.rows:,} rows, {len(kinds)} features, in {work}")
+    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    print(
+        f"data: {args.rows:,} current x {reference_rows:,} reference rows, "
+        f"{len(kinds)} features, in {work}"
+    )
 
     reference = f"read_parquet('{reference_file}')"
     current = f"read_parquet('{current_file}')"
@@ -126,8 +187,12 @@ def main() -> None:
         if saved_target is not None:
             os.environ["DBT_TARGET_PATH"] = saved_target
 
-    ours, rows = time_query(compiled["auto"], args.repeat)
-    print(f"trainset drift (default methods, one query): {ours:.2f} s (median of {args.repeat})")
+    timed = time_query(compiled["auto"], args.repeat, work)
+    ours, rows = timed["median"], timed["rows"]
+    print(
+        f"trainset drift (default methods, one query): median {ours:.2f} s, slowest "
+        f"{timed['slowest']:.2f} s of {args.repeat}; peak memory {timed['peak_memory_mb']:.0f} MB"
+    )
     columns = [
         "feature_name",
         "feature_kind",
@@ -141,8 +206,11 @@ def main() -> None:
     ]
     ours_rows = {row[0]: dict(zip(columns, row, strict=False)) for row in rows}
     for method in ["ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi"]:
-        seconds, _ = time_query(compiled[method], 1)
-        print(f"trainset drift, {method} forced on every feature it applies to: {seconds:.2f} s")
+        forced = time_query(compiled[method], 1, work)
+        print(
+            f"trainset drift, {method} forced on every feature it applies to: "
+            f"{forced['median']:.2f} s, peak memory {forced['peak_memory_mb']:.0f} MB"
+        )
 
     from trainset.monitoring.drift import DriftReport
     from trainset.monitoring.report import render_html
@@ -153,7 +221,7 @@ def main() -> None:
     histograms = [dict(zip(result.columns, row, strict=True)) for row in result.fetchall()]
     connection.close()
     features = [
-        {**row, "severity": "warn", "reference_count": args.rows, "current_count": args.rows}
+        {**row, "severity": "warn", "reference_count": reference_rows, "current_count": args.rows}
         for row in ours_rows.values()
     ]
     drifted_share = sum(1 for row in features if row["is_drifted"]) / len(features)
@@ -177,10 +245,19 @@ def main() -> None:
     if args.no_evidently:
         return
     theirs = evidently_drift.run(
-        reference_file, current_file, kinds, work / "evidently.json", html=work / "evidently.html"
+        reference_file,
+        current_file,
+        kinds,
+        work / "evidently.json",
+        html=work / "evidently.html",
+        repeat=args.repeat,
     )
     html_size = (work / "evidently.html").stat().st_size
-    print(f"Evidently DataDriftPreset: {theirs['seconds']:.2f} s")
+    print(
+        f"Evidently {evidently_drift.EVIDENTLY_VERSION} DataDriftPreset: median "
+        f"{theirs['seconds']:.2f} s, slowest {max(theirs['timings']):.2f} s of {args.repeat}; "
+        f"peak memory {theirs['peak_memory_mb']:.0f} MB"
+    )
     print(
         f"Evidently HTML report: {html_size / 1024 / 1024:.1f} MB in {theirs['html_seconds']:.2f} s"
     )
@@ -197,7 +274,19 @@ def main() -> None:
         "agreement on method and verdict: "
         + ("all features" if not disagree else f"DIFFERENT for {', '.join(disagree)}")
     )
-    print(json.dumps({"trainset_seconds": ours, "evidently_seconds": theirs["seconds"]}))
+    print(
+        json.dumps(
+            {
+                "trainset_seconds": ours,
+                "evidently_seconds": theirs["seconds"],
+                "ratio": theirs["seconds"] / ours,
+                "trainset_peak_memory_mb": timed["peak_memory_mb"],
+                "evidently_peak_memory_mb": theirs["peak_memory_mb"],
+                "trainset_report_kb": len(page.encode()) / 1024,
+                "agree": not disagree,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -258,14 +258,13 @@
     session_versions as (
         select
             customer_id,
-            cast(customer_id as varchar) || '-' || cast(first_event_id as varchar) as session_id,
+            cast(customer_id as {{ dbt.type_string() }}) || '-' || cast(first_event_id as {{ dbt.type_string() }}) as session_id,
             effective_at,
             known_at,
             superseded_at,
             session_started_at,
             cast(page_view_count as integer) as page_view_count,
-            cast(extract(epoch from effective_at - session_started_at) as double precision)
-                as session_duration_seconds,
+            {{ trainset.seconds_between('session_started_at', 'effective_at') }} as session_duration_seconds,
             has_checkout
         from named_versions
     )

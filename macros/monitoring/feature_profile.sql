@@ -68,10 +68,10 @@ histogram_values as (
                 '{{ feature.name }}' as feature_name,
                 {%- if feature.kind == 'numeric' %}
                     cast({{ column }} as double precision) as num_value,
-                    cast(null as varchar) as cat_value
+                    cast(null as {{ dbt.type_string() }}) as cat_value
                 {%- else %}
                     cast(null as double precision) as num_value,
-                    cast({{ column }} as varchar) as cat_value
+                    cast({{ column }} as {{ dbt.type_string() }}) as cat_value
                 {%- endif %}
             from {{ relation }}
             {%- if not loop.last %}
@@ -144,7 +144,7 @@ numeric_counts as (
             when numeric_bins.bin_index is null then 'null'
             when numeric_bins.bin_index = -1 then 'below reference'
             when numeric_bins.bin_index = {{ bins }} then 'above reference'
-            else cast(numeric_bins.bin_index as varchar)
+            else cast(numeric_bins.bin_index as {{ dbt.type_string() }})
         end as bin_label,
         case
             when numeric_bins.bin_index between 0 and {{ bins - 1 }}

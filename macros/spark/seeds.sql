@@ -7,7 +7,7 @@
     {%- set declared = model['config'].get('column_types', {}) -%}
     {%- set spark_types = {} -%}
     {%- for column, type in declared.items() -%}
-        {%- do spark_types.update({column: 'string' if type | trim | lower in ['varchar', 'text'] else type}) -%}
+        {%- do spark_types.update({column: trainset.spark_type(type)}) -%}
     {%- endfor -%}
     {%- do model['config'].update({'column_types': spark_types}) -%}
     {{ return(dbt.spark__create_csv_table(model, agate_table)) }}

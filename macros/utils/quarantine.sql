@@ -114,11 +114,11 @@ quarantined as (
         '{{ source_table }}' as source_table,
         quarantine_reason,
         loaded_at,
-        cast({{ key_column }} as varchar) as record_key,
+        cast({{ key_column }} as {{ dbt.type_string() }}) as record_key,
         concat_ws(
             ', '
             {%- for column in raw_columns %},
-            '{{ column }}=' || coalesce(cast({{ column }} as varchar), 'null')
+            '{{ column }}=' || coalesce(cast({{ column }} as {{ dbt.type_string() }}), 'null')
             {%- endfor %}
         ) as raw_values
     from checked

@@ -12,7 +12,8 @@ versioned as (
         order_status,
         order_amount,
         loaded_at,
-        row_number() over (partition by order_id order by loaded_at) as order_version,
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (partition by order_id order by loaded_at) as bigint) as order_version,
         lead(loaded_at) over (partition by order_id order by loaded_at) as superseded_at
     from orders
 ),

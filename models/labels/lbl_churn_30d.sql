@@ -28,14 +28,13 @@ observed as (
 cutoffs as (
     select cast(series.cutoff_at as timestamp) as cutoff_at
     from observed
-    cross join generate_series(
-        cast(
-            date_trunc('month', observed.first_order_at + interval '{{ lookback }} days')
-            as timestamp
-        ) + interval '1 month',
-        observed.last_order_at - interval '{{ horizon }} days',
-        interval '1 month'
-    ) as series (cutoff_at)
+    cross join {{ trainset.timestamp_series(
+        start="cast(date_trunc('month', observed.first_order_at + interval '"
+            ~ lookback ~ " days') as timestamp) + interval '1 month'",
+        stop="observed.last_order_at - interval '" ~ horizon ~ " days'",
+        step='1 month',
+        column='cutoff_at',
+    ) }}
 ),
 
 active_at_cutoff as (

@@ -142,7 +142,8 @@
 {% macro default__test_expect_row_values_to_have_data_for_every_n_datepart(model, date_col, date_part, interval, row_condition, exclusion_condition, test_start_date, test_end_date) %}
     {%- set timestamp = dbt.type_timestamp() -%}
     {%- set period_column = 'date_' ~ date_part -%}
-    with recursive
+    {%- set spine = dbt_expectations._period_spine(date_part, timestamp) -%}
+    with{{ ' recursive' if spine.recursive }}
 
     filtered as (
         select * from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
@@ -161,14 +162,7 @@
         from filtered
     ),
 
-    spine (period_at) as (
-        select start_at from bounds where start_at is not null
-        union all
-        select cast({{ dbt.dateadd(date_part, 1, 'spine.period_at') }} as {{ timestamp }})
-        from spine
-        cross join bounds
-        where {{ dbt.dateadd(date_part, 1, 'spine.period_at') }} < bounds.end_at
-    ),
+    {{ spine.cte }},
 
     expected_periods as (
         select period_at
@@ -215,3 +209,87 @@
         and {{ exclusion_condition }}
     {%- endif %}
 {% endmacro %}
+
+{#
+    The periods from `bounds.start_at` (always included) up to `bounds.end_at` (exclusive), one
+    `date_part` apart, as the CTE `spine (period_at)`. Portable: a recursive CTE. DuckDB and
+    Spark: the engine's series generator, the same rows without recursion (Spark evaluates a
+    recursive CTE one iteration per job and stalls on a daily spine of a few years).
+#}
+{% macro _period_spine(date_part, timestamp) -%}
+    {{ return(adapter.dispatch('_period_spine', 'dbt_expectations')(date_part, timestamp)) }}
+{%- endmacro %}
+
+{% macro default___period_spine(date_part, timestamp) -%}
+    {%- set cte -%}
+    spine (period_at) as (
+        select start_at from bounds where start_at is not null
+        union all
+        select cast({{ dbt.dateadd(date_part, 1, 'spine.period_at') }} as {{ timestamp }})
+        from spine
+        cross join bounds
+        where {{ dbt.dateadd(date_part, 1, 'spine.period_at') }} < bounds.end_at
+    )
+    {%- endset -%}
+    {{ return({'recursive': true, 'cte': cte}) }}
+{%- endmacro %}
+
+{# One step of the series: a week is seven days, a quarter three months. #}
+{% macro _period_step(date_part) -%}
+    {%- set steps = {'week': [7, 'day'], 'quarter': [3, 'month']} -%}
+    {{ return(steps.get(date_part | lower, [1, date_part | lower])) }}
+{%- endmacro %}
+
+{% macro duckdb___period_spine(date_part, timestamp) -%}
+    {%- set step = dbt_expectations._period_step(date_part) -%}
+    {%- set cte -%}
+    spine as (
+        select period_at
+        from (
+            select
+                bounds.start_at,
+                bounds.end_at,
+                cast(unnest(generate_series(
+                    bounds.start_at,
+                    greatest(bounds.start_at, bounds.end_at),
+                    interval '{{ step[0] }} {{ step[1] }}'
+                )) as {{ timestamp }}) as period_at
+            from bounds
+            where bounds.start_at is not null
+        ) as series
+        where period_at = start_at or period_at < end_at
+    )
+    {%- endset -%}
+    {{ return({'recursive': false, 'cte': cte}) }}
+{%- endmacro %}
+
+{% macro spark___period_spine(date_part, timestamp) -%}
+    {%- set step = dbt_expectations._period_step(date_part) -%}
+    {%- set interval = {
+        'year': 'make_ym_interval(' ~ step[0] ~ ', 0)',
+        'month': 'make_ym_interval(0, ' ~ step[0] ~ ')',
+        'day': 'make_dt_interval(' ~ step[0] ~ ')',
+        'hour': 'make_dt_interval(0, ' ~ step[0] ~ ')',
+        'minute': 'make_dt_interval(0, 0, ' ~ step[0] ~ ')',
+        'second': 'make_dt_interval(0, 0, 0, ' ~ step[0] ~ ')',
+    }[step[1]] -%}
+    {%- set cte -%}
+    spine as (
+        select cast(series_at as {{ timestamp }}) as period_at
+        from (
+            select
+                bounds.start_at,
+                bounds.end_at,
+                explode(sequence(
+                    bounds.start_at,
+                    greatest(bounds.start_at, bounds.end_at),
+                    {{ interval }}
+                )) as series_at
+            from bounds
+            where bounds.start_at is not null
+        ) as series
+        where series_at = start_at or series_at < end_at
+    )
+    {%- endset -%}
+    {{ return({'recursive': false, 'cte': cte}) }}
+{%- endmacro %}

@@ -25,7 +25,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 deps: venv
 	$(BIN)/python -m trainset.packages
 
-# DEMO_ARGS: e.g. "--customers 300 --days 300" for a quick run (CI checks the command that way).
+# DEMO_ARGS: e.g. "--customers 400 --days 300 --seed 7" for a quick run (CI checks the command
+# that way, on the data set `dbt-test` builds).
 DEMO_ARGS ?=
 demo: venv
 	$(BIN)/trainset demo $(DEMO_ARGS)

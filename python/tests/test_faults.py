@@ -214,7 +214,7 @@ def test_interrupted_export_leaves_no_partial_version(built, tmp_path):
                       landing_dir=Path({str(paths.landing_dir)!r}), exports_dir=Path({str(paths.exports_dir)!r}),
                       target_dir=Path({str(paths.target_dir)!r}))
         original = export.read_training_table
-        export.read_training_table = lambda p, m: original(p, m).slice(1)
+        export.read_training_table = lambda p, m, *rest: original(p, m, *rest).slice(1)
         def crash(folder):
             assert (folder / "data.parquet").exists()
             os._exit(9)

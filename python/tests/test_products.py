@@ -43,8 +43,8 @@ def test_splits_on_load_are_disjoint_ordered_and_purged(exported):
         sum(len(frame) for frame in parts.values()) + manifest["splits"]["purged_rows"]
         == manifest["row_count"]
     )
-    assert parts["train"]["cutoff_at"].max() + horizon <= parts["validation"]["cutoff_at"].min()
-    assert parts["validation"]["cutoff_at"].max() + horizon <= parts["test"]["cutoff_at"].min()
+    assert parts["train"]["cutoff_at"].max() + horizon < parts["validation"]["cutoff_at"].min()
+    assert parts["validation"]["cutoff_at"].max() + horizon < parts["test"]["cutoff_at"].min()
     for name, frame in parts.items():
         assert len(frame) == manifest["splits"][name]["rows"]
 
@@ -102,7 +102,7 @@ def test_diff_reports_row_and_statistic_changes(exported, tmp_path):
 
     original = export.read_training_table
     try:
-        export.read_training_table = lambda p, m: original(p, m).slice(500)
+        export.read_training_table = lambda p, m, *rest: original(p, m, *rest).slice(500)
         newer = export_training_set("churn_30d", second, **QUIET)
     finally:
         export.read_training_table = original

@@ -15,7 +15,7 @@ import yaml
 import trainset
 from conftest import PROJECT_DIR, build, make_paths
 from trainset.dbt import read_artifact
-from trainset.export import export_training_set, training_models
+from trainset.export import ExportError, export_training_set, training_models
 from trainset.project import connect_duckdb
 
 pytestmark = pytest.mark.integration
@@ -100,3 +100,15 @@ def test_manifest_reads_the_declared_horizon(built, tmp_path):
     result = export_training_set("churn_30d", paths, progress=lambda message: None)
     assert result.manifest["splits"]["horizon_days"] == declared["churn_horizon_days"]
     assert result.manifest["splits"]["purged_cutoffs"] == []
+
+
+def test_a_training_model_without_a_horizon_is_refused_by_name():
+    node = {
+        "resource_type": "model",
+        "name": "train_x",
+        "schema": "training",
+        "original_file_path": "models/training/train_x.yml",
+        "config": {"meta": {"trainset": {"task": "x", "label_column": "y"}}},
+    }
+    with pytest.raises(ExportError, match=r"models/training/train_x\.yml.*horizon_days"):
+        training_models({"nodes": {"model.trainset.train_x": node}})

@@ -84,6 +84,20 @@ def _meta(node: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+def _horizon_days(node: dict[str, Any], spec: dict[str, Any]) -> int:
+    """The label horizon a training model declares in `meta.trainset.horizon_days` (its YAML
+    reads the label model's project var, so the label, the split purge and the manifest agree).
+    There is no default: a missing horizon would purge with the wrong gap."""
+    try:
+        return int(spec["horizon_days"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ExportError(
+            f"{node.get('original_file_path', node.get('name'))}: `meta.trainset.horizon_days` "
+            f"must be the label horizon in whole days, got {spec.get('horizon_days')!r}; set it "
+            "to the project var the label model reads, e.g. \"{{ var('churn_horizon_days') }}\"."
+        ) from error
+
+
 def training_models(manifest: dict[str, Any]) -> dict[str, TrainingModel]:
     """Every model declaring `meta.trainset.task`, keyed by task name."""
     models: dict[str, TrainingModel] = {}
@@ -101,7 +115,7 @@ def training_models(manifest: dict[str, Any]) -> dict[str, TrainingModel]:
             entity_column=spec.get("entity_column", "entity_id"),
             cutoff_column=spec.get("cutoff_column", "cutoff_at"),
             label_column=spec["label_column"],
-            horizon_days=int(spec.get("horizon_days", 30)),
+            horizon_days=_horizon_days(node, spec),
             node=node,
         )
     return models

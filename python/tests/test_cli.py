@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from trainset.dbt import read_artifact, run_dbt
@@ -82,6 +83,16 @@ def test_wrong_arguments_are_usage_errors(cli, tmp_path):
     assert completed.returncode == 2
     assert "customers must be >= 1, got 0" in one_line(completed)
     assert not (tmp_path / "landing").exists()
+
+
+def test_generate_says_once_what_it_wrote_and_where(cli, tmp_path):
+    landing = tmp_path / "landing"
+    completed = cli("generate", "--out", str(landing), "--customers", "50", "--days", "30")
+    assert completed.returncode == 0, completed.stderr
+    line = one_line(completed)
+    rows = sum(pq.read_metadata(path).num_rows for path in landing.rglob("*.parquet"))
+    assert line.startswith(f"generate: {rows:,} rows written in ")
+    assert line.endswith(f" -> {landing}")
 
 
 def test_empty_results_say_so_and_succeed(cli):

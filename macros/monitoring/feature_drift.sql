@@ -490,7 +490,7 @@ ks_asymptotic_p as (
                 when 'zero' then 0
                 when 'one' then 1
                 when 'ruben_gambino_low' then ks_ruben_gambino.p_value
-                when 'ruben_gambino_high' then 2 * power(1 - ks_branches.x, ks_branches.big_n)
+                when 'ruben_gambino_high' then 2 * exp(greatest(ks_branches.big_n * ln(1 - ks_branches.x), -700))
                 when 'smirnov' then ks_smirnov.p_value
                 when 'pelz_good' then coalesce(ks_pelz_good.p_value, 1)
                 when 'limit' then ks_limit_terms.p_value

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from .build import build_lock
 from .dbt import DatabaseBusyError, read_artifact
+from .engines import adapter_type, read_parquet_table, spark_table_location
 from .errors import EXIT_USAGE, InputError
 from .gates import GateReport, require_build, require_gate
 from .monitoring.manifest import monitoring_record
@@ -260,8 +261,19 @@ def _parquet_round_trip(table: pa.Table) -> pa.Table:
     return pq.read_table(pa.BufferReader(sink.getvalue()))
 
 
-def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
-    """Read the training model from the DuckDB file in a canonical row order."""
+def read_training_table(paths: Paths, model: TrainingModel, engine: str = "duckdb") -> pa.Table:
+    """Read the training model in a canonical row order from the engine that built it: the
+    DuckDB file, or the Parquet files of the Spark table (read directly, never collected
+    through the Spark driver)."""
+    if engine == "spark":
+        table = model.node.get("alias") or model.node["name"]
+        location = spark_table_location(paths.project_dir, model.node["schema"], table)
+        return read_parquet_table(location, [model.entity_column, model.cutoff_column])
+    if engine != "duckdb":
+        raise ExportError(
+            f"The last build ran on {engine}; `trainset export` reads DuckDB and Spark builds. "
+            "Build with the dev or spark target to export."
+        )
     import duckdb
 
     if not paths.duckdb_path.is_file():
@@ -283,6 +295,19 @@ def read_training_table(paths: Paths, model: TrainingModel) -> pa.Table:
         ).to_arrow_table()
     finally:
         connection.close()
+
+
+def engine_record(paths: Paths, model: TrainingModel, engine: str) -> dict[str, str]:
+    """The manifest's `engine`: the adapter type of the build and where the table lives."""
+    if engine == "spark":
+        table = model.node.get("alias") or model.node["name"]
+        location = spark_table_location(paths.project_dir, model.node["schema"], table)
+        return {
+            "type": engine,
+            "table": f"{model.node['schema']}.{table}",
+            "location": str(location),
+        }
+    return {"type": engine, "database": str(paths.duckdb_path)}
 
 
 def export_training_set(
@@ -317,7 +342,8 @@ def _export(
         f"export {task}: gate passed (build {record.build_id}, {len(gate.passed)} nodes and tests)"
     )
 
-    table = _parquet_round_trip(read_training_table(paths, model))
+    engine = adapter_type(manifest)
+    table = _parquet_round_trip(read_training_table(paths, model, engine))
     digest = content_hash(table)
     task_dir = paths.exports_dir / task
     task_dir.mkdir(parents=True, exist_ok=True)
@@ -391,7 +417,7 @@ def _export(
             "landing_fingerprint": record.landing_fingerprint,
         },
         "landing": {"dir": str(paths.landing_dir), **build.landing.to_record()},
-        "engine": {"type": "duckdb", "database": str(paths.duckdb_path)},
+        "engine": engine_record(paths, model, engine),
         "packages": _package_versions(),
     }
 

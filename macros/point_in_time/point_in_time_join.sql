@@ -76,6 +76,28 @@
     {%- endfor %}
     with
 
+    {{ trainset._pit_spine_keys(spine, entity_column, cutoff_column) }}
+    {%- for spec in specs %},
+
+    {{ trainset._pit_bounds(spec, loop.index) }},
+
+    {{ trainset._pit_ranked_candidates(spec, loop.index) }}
+    {%- endfor %}
+
+    {{ trainset._pit_join_winners(spine, specs, entity_column, cutoff_column) }}
+{%- endmacro %}
+
+
+{#
+    The pieces of the window-function join, shared by `default__` and the engines that rank
+    candidates the same way (`spark__`). `_pit_spine_keys`: the CTE `pit_spine_keys` of
+    distinct non-null (entity, cutoff). `_pit_bounds`: the CTE `pit_bounds_<i>` of each key's
+    `pit_end_at` (cutoff - embargo) and, with a ttl, `pit_start_at`. `_pit_ranked_candidates`:
+    the CTE `pit_candidates_<i>`, every row that may serve a key ranked in the contract's order
+    (`pit_rank` 1 wins), values as `pit_value_<i>_<n>`. `_pit_join_winners`: the final select,
+    every spine row with the values of rank 1 of each `pit_candidates_<i>` (or nulls).
+#}
+{% macro _pit_spine_keys(spine, entity_column, cutoff_column) -%}
     pit_spine_keys as (
         select distinct
             {{ entity_column }} as pit_entity,
@@ -83,9 +105,10 @@
         from {{ spine }}
         where {{ entity_column }} is not null and {{ cutoff_column }} is not null
     )
-    {%- for spec in specs %}
-    {%- set i = loop.index %},
+{%- endmacro %}
 
+
+{% macro _pit_bounds(spec, i) -%}
     pit_bounds_{{ i }} as (
         select
             pit_entity,
@@ -95,8 +118,11 @@
             {{ trainset.pit_bound('pit_cutoff', spec.ttl, 'pit_start') }}
             {%- endif %}
         from pit_spine_keys
-    ),
+    )
+{%- endmacro %}
 
+
+{% macro _pit_ranked_candidates(spec, i) -%}
     pit_candidates_{{ i }} as (
         select
             pit_bounds_{{ i }}.pit_entity,
@@ -128,8 +154,10 @@
             and {{ trainset.pit_compare('pit_features.' ~ spec.effective_column, '>=', 'pit_bounds_' ~ i ~ '.pit_start') }}
             {%- endif %}
     )
-    {%- endfor %}
+{%- endmacro %}
 
+
+{% macro _pit_join_winners(spine, specs, entity_column, cutoff_column) -%}
     select
         pit_spine.*
         {%- for spec in specs %}

@@ -27,64 +27,14 @@
     {%- endfor %}
     with
 
-    pit_spine_keys as (
-        select distinct
-            {{ entity_column }} as pit_entity,
-            {{ cutoff_column }} as pit_cutoff
-        from {{ spine }}
-        where {{ entity_column }} is not null and {{ cutoff_column }} is not null
-    )
+    {{ trainset._pit_spine_keys(spine, entity_column, cutoff_column) }}
     {%- for spec in specs %}
     {%- set i = loop.index %},
 
-    pit_bounds_{{ i }} as (
-        select
-            pit_entity,
-            pit_cutoff,
-            {{ trainset.pit_bound('pit_cutoff', spec.embargo, 'pit_end') }}
-            {%- if spec.ttl %},
-            {{ trainset.pit_bound('pit_cutoff', spec.ttl, 'pit_start') }}
-            {%- endif %}
-        from pit_spine_keys
-    ),
+    {{ trainset._pit_bounds(spec, i) }},
     {%- if spec.bitemporal %}
 
-    pit_candidates_{{ i }} as (
-        select
-            pit_bounds_{{ i }}.pit_entity,
-            pit_bounds_{{ i }}.pit_cutoff,
-            {%- for column in spec.columns %}
-            pit_features.{{ column }} as pit_value_{{ loop.index }},
-            {%- endfor %}
-            row_number() over (
-                partition by pit_bounds_{{ i }}.pit_entity, pit_bounds_{{ i }}.pit_cutoff
-                order by
-                    pit_features.{{ spec.effective_column }} desc,
-                    pit_features.{{ spec.known_column }} desc nulls last
-                    {%- if spec.tiebreak_column %},
-                    pit_features.{{ spec.tiebreak_column }} desc nulls last
-                    {%- endif %}
-            ) as pit_rank
-        from pit_bounds_{{ i }}
-        inner join {{ spec.relation }} as pit_features
-            on pit_bounds_{{ i }}.pit_entity = pit_features.{{ spec.entity_column }}
-            and pit_features.{{ spec.effective_column }} {{ '<' if spec.strict else '<=' }} pit_bounds_{{ i }}.pit_end_at
-            and pit_features.{{ spec.known_column }} <= pit_bounds_{{ i }}.pit_cutoff
-            {%- if spec.ttl %}
-            and pit_features.{{ spec.effective_column }} >= pit_bounds_{{ i }}.pit_start_at
-            {%- endif %}
-    ),
-
-    pit_result_{{ i }} as (
-        select
-            pit_entity,
-            pit_cutoff
-            {%- for column in spec.columns %},
-            pit_value_{{ loop.index }}
-            {%- endfor %}
-        from pit_candidates_{{ i }}
-        where pit_rank = 1
-    )
+    {{ trainset._pit_ranked_candidates(spec, i) }}
     {%- else %}
 
     -- One row per (entity, effective_at): the winner among rows with equal effective_at.
@@ -94,7 +44,7 @@
             pit_features.{{ spec.entity_column }} as pit_entity,
             pit_features.{{ spec.effective_column }} as pit_effective_at,
             {%- for column in spec.columns %}
-            pit_features.{{ column }} as pit_value_{{ loop.index }},
+            pit_features.{{ column }} as pit_value_{{ i }}_{{ loop.index }},
             {%- endfor %}
             row_number() over (
                 partition by pit_features.{{ spec.entity_column }}, pit_features.{{ spec.effective_column }}
@@ -122,7 +72,7 @@
             pit_bounds_{{ i }}.*,
             pit_unique_{{ i }}.pit_effective_at
             {%- for column in spec.columns %},
-            pit_unique_{{ i }}.pit_value_{{ loop.index }}
+            pit_unique_{{ i }}.pit_value_{{ i }}_{{ loop.index }}
             {%- endfor %}
         from pit_bounds_{{ i }}
         left asof join pit_unique_{{ i }}
@@ -130,37 +80,26 @@
             on pit_bounds_{{ i }}.pit_entity = pit_unique_{{ i }}.pit_entity
     ),
 
-    pit_result_{{ i }} as (
+    -- One row per key, the ttl applied to the winner; rank 1 for the shared final join.
+
+    pit_candidates_{{ i }} as (
         select
             pit_entity,
-            pit_cutoff
-            {%- for column in spec.columns %},
+            pit_cutoff,
+            {%- for column in spec.columns %}
             {%- if spec.ttl %}
             case
-                when pit_effective_at >= pit_start_at then pit_value_{{ loop.index }}
-            end as pit_value_{{ loop.index }}
+                when pit_effective_at >= pit_start_at then pit_value_{{ i }}_{{ loop.index }}
+            end as pit_value_{{ i }}_{{ loop.index }},
             {%- else %}
-            pit_value_{{ loop.index }}
+            pit_value_{{ i }}_{{ loop.index }},
             {%- endif %}
             {%- endfor %}
+            1 as pit_rank
         from pit_best_{{ i }}
     )
     {%- endif %}
     {%- endfor %}
 
-    select
-        pit_spine.*
-        {%- for spec in specs %}
-        {%- set i = loop.index %}
-        {%- for column in spec.columns %},
-        pit_result_{{ i }}.pit_value_{{ loop.index }} as {{ spec.prefix }}{{ column }}
-        {%- endfor %}
-        {%- endfor %}
-    from {{ spine }} as pit_spine
-    {%- for spec in specs %}
-    {%- set i = loop.index %}
-    left join pit_result_{{ i }}
-        on pit_spine.{{ entity_column }} = pit_result_{{ i }}.pit_entity
-        and pit_spine.{{ cutoff_column }} = pit_result_{{ i }}.pit_cutoff
-    {%- endfor %}
+    {{ trainset._pit_join_winners(spine, specs, entity_column, cutoff_column) }}
 {%- endmacro %}

@@ -8,9 +8,8 @@ here, from the Parquet files, independently of the export's own hash), the same 
 the same Arrow types (UTC microsecond timestamps, never INT96, the same integer, decimal and
 float widths), and each manifest must name the engine that built it.
 
-Two landing zones: the shared small one of conftest (the whole DAG: every model, seed and
-data test on Spark) and one generated with another seed (the training model and everything
-upstream of it, with their tests).
+Two landing zones, each built whole (every model, seed and data test) on both engines: the
+shared small one of conftest and one generated with another seed.
 """
 
 from __future__ import annotations
@@ -51,25 +50,14 @@ def environment(**values: str):
                 os.environ[name] = value
 
 
-def spark_build(landing: Path, root: Path, select: list[str] | None = None):
-    """`trainset build` on the spark target, then `trainset export`; returns the export."""
+def spark_build(landing: Path, root: Path):
+    """`trainset build` on the spark target (the whole project), then `trainset export`."""
     paths = make_paths(root)
     shutil.copytree(landing, paths.landing_dir)
     state = root / "spark"
     state.mkdir()
     with environment(TRAINSET_TARGET="spark", TRAINSET_SPARK_DIR=str(state)):
-        if select:
-            from trainset.pipeline import build as build_pipeline
-
-            run = build_pipeline(
-                paths,
-                select,
-                extra_args=["--log-path", str(paths.target_dir / "logs")],
-                progress=lambda message: None,
-            )
-            assert run.success, f"Spark build failed; see {paths.target_dir}/logs"
-        else:
-            assert build(paths), f"Spark build failed; see {paths.target_dir}/logs"
+        assert build(paths), f"Spark build failed; see {paths.target_dir}/logs"
         return export_training_set(TASK, paths, progress=lambda message: None)
 
 
@@ -137,20 +125,9 @@ def test_whole_project_on_spark_exports_the_duckdb_training_set(
 def test_another_seed_gives_the_same_training_set_on_spark_and_duckdb(tmp_path_factory):
     root = tmp_path_factory.mktemp("other_seed")
     generate(root / "landing", progress=lambda message: None, **OTHER_SEED)
-    select = ["+train_churn_30d"]
-    spark_result = spark_build(root / "landing", root / "spark_build", select)
-
-    from trainset.pipeline import build as build_pipeline
-
-    duckdb_root = root / "duckdb_build"
-    paths = make_paths(duckdb_root)
+    spark_result = spark_build(root / "landing", root / "spark_build")
+    paths = make_paths(root / "duckdb_build")
     shutil.copytree(root / "landing", paths.landing_dir)
-    run = build_pipeline(
-        paths,
-        select,
-        extra_args=["--log-path", str(paths.target_dir / "logs")],
-        progress=lambda message: None,
-    )
-    assert run.success
+    assert build(paths), f"DuckDB build failed; see {paths.target_dir}/logs"
     duckdb_result = export_training_set(TASK, paths, progress=lambda message: None)
     assert_same_training_set(spark_result, duckdb_result)

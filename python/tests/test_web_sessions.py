@@ -50,7 +50,9 @@ CALLS = {
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory) -> dict[str, str]:
     return compile_macro_calls(
-        CALLS, tmp_path_factory.mktemp("sessions"), macro_folders=("point_in_time", "features")
+        CALLS,
+        tmp_path_factory.mktemp("sessions"),
+        macro_folders=("point_in_time", "features", "utils"),
     )
 
 
@@ -356,7 +358,7 @@ def compiled_postgres(postgres, tmp_path_factory) -> dict[str, str]:
         tmp_path_factory.mktemp("sessions_pg"),
         target="pg",
         pg_port=postgres.port,
-        macro_folders=("point_in_time", "features"),
+        macro_folders=("point_in_time", "features", "utils"),
     )
 
 

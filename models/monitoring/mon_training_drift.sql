@@ -53,8 +53,12 @@ final as (
         drift.current_count,
         drift.distinct_count,
         avg(case when drift.is_drifted then 1.0 else 0.0 end) over () as drifted_share,
-        avg(case when drift.is_drifted then 1.0 else 0.0 end) over () >= {{ var('drift_share') }} as is_dataset_drifted,
-        cast({{ "'" ~ reference.version ~ "'" if reference.version else 'null' }} as {{ dbt.type_string() }}) as reference_version,
+        avg(case when drift.is_drifted then 1.0 else 0.0 end) over ()
+        >= {{ var('drift_share') }} as is_dataset_drifted,
+        cast(
+            {{ "'" ~ reference.version ~ "'" if reference.version else 'null' }}
+            as {{ dbt.type_string() }}
+        ) as reference_version,
         cast('{{ current_path or "train_churn_30d" }}' as {{ dbt.type_string() }}) as current_source
     from drift
     inner join severities on drift.feature_name = severities.feature_name

@@ -26,7 +26,10 @@ histogram as (
 final as (
     select
         histogram.*,
-        cast({{ "'" ~ reference.version ~ "'" if reference.version else 'null' }} as {{ dbt.type_string() }}) as reference_version
+        cast(
+            {{ "'" ~ reference.version ~ "'" if reference.version else 'null' }}
+            as {{ dbt.type_string() }}
+        ) as reference_version
     from histogram
 )
 

@@ -32,7 +32,7 @@ from trainset.sim import generate
 pytestmark = pytest.mark.spark
 
 TASK = "churn_30d"
-OTHER_SEED = {"customers": 150, "days": 240, "seed": 5}
+OTHER_SEED = {"customers": 300, "days": 240, "seed": 5}
 
 
 @contextlib.contextmanager

@@ -118,8 +118,11 @@ def test_a_label_leaked_into_a_feature_is_caught(small_landing, tmp_path):
     sql = model.read_text()
     # The 30-day order count quietly looks at the label horizon instead of the past.
     leaky = sql.replace(
-        "        orders_count_30d,\n",
-        "        case when is_churned then 0 else orders_count_30d + 1 end as orders_count_30d,\n",
+        "    select * from features\n",
+        "    select * replace (\n"
+        "        case when is_churned then 0 else orders_count_30d + 1 end as orders_count_30d\n"
+        "    )\n"
+        "    from features\n",
         1,
     )
     assert leaky != sql

@@ -166,7 +166,7 @@ def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built
 
 
 def test_progress_is_rewritten_on_a_terminal_and_throttled_without_one(monkeypatch):
-    clock = iter([0.0, 1.0, 2.0, 20.0, 21.0, 30.0, 31.0])
+    clock = iter([0.0, 1.0, 2.0, 20.0, 21.0, 30.0, 31.0, 32.0])
     monkeypatch.setattr("trainset.output.time.monotonic", lambda: next(clock))
     plain = io.StringIO()
     output = Output(err=plain, out=io.StringIO(), terminal=False)
@@ -176,10 +176,17 @@ def test_progress_is_rewritten_on_a_terminal_and_throttled_without_one(monkeypat
     assert plain.getvalue() == "1/5\n4/5\n"
     screen = io.StringIO()
     output = Output(err=screen, out=io.StringIO(), terminal=True)
-    output.progress("1/2")
-    output.progress("2/2")
+    output.progress("chunk 1/4")
+    output.progress("dbt build: 1,200/1,200 nodes done")
+    output.progress("writing")
     output.say("done")
-    assert screen.getvalue() == f"{CLEAR_LINE}1/2{CLEAR_LINE}2/2{CLEAR_LINE}done\n"
+    # A terminal: each line replaces the last, led by a bar of 24 cells when it counts.
+    quarter = "█" * 6 + "░" * 18 + "  25% "
+    full = "█" * 24 + " 100% "
+    assert screen.getvalue() == (
+        f"{CLEAR_LINE}{quarter}chunk 1/4{CLEAR_LINE}{full}dbt build: 1,200/1,200 nodes done"
+        f"{CLEAR_LINE}writing{CLEAR_LINE}done\n"
+    )
 
 
 def test_differences_show_plain_values():

@@ -3,7 +3,8 @@
 - Results (a path, a table, a verdict) go to stdout, so scripts can read them.
 - Everything else goes to stderr: one line per finished step (what ran, how long, where the
   result is), warnings, and errors as one line naming what to fix.
-- Long steps report progress: on a terminal one line rewritten in place; otherwise a plain line
+- Long steps report progress: on a terminal one line rewritten in place, led by a bar when the
+  line counts `done/total` (dbt's nodes, the generator's chunks); otherwise a plain line
   at most every `PROGRESS_EVERY` seconds, so a CI log stays short. No escape codes are written
   when stderr is not a terminal.
 - `--verbose` adds dbt's own log, line by line (as plain text), and the progress of every step.
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from typing import TextIO
 
 PROGRESS_EVERY = 15.0  # seconds between progress lines when stderr is not a terminal
 CLEAR_LINE = "\r\x1b[K"
+BAR_WIDTH = 24  # characters of the bar drawn before a progress line that counts `done/total`
+FRACTION = re.compile(r"(\d[\d,]*)/(\d[\d,]*)")
 
 
 class Output:
@@ -64,7 +68,7 @@ class Output:
             return
         now = time.monotonic()
         if self.terminal:
-            self.err.write(CLEAR_LINE + text)
+            self.err.write(CLEAR_LINE + bar(text) + text)
             self.err.flush()
             self._progress_shown = True
         elif now - self._last_progress >= PROGRESS_EVERY:
@@ -90,6 +94,21 @@ class Output:
         facts["seconds"] = seconds
         where = f" -> {facts['where']}" if facts.get("where") else ""
         self.say(f"{name}: {facts.get('status', 'done')} in {seconds:.1f} s{where}")
+
+
+def bar(text: str) -> str:
+    """The bar drawn before a progress line on a terminal, from the first `done/total` in it
+    (`chunk 3/20`, `dbt build: 120/322 nodes`): filled in proportion, then the percentage.
+    Empty when the line counts nothing."""
+    match = FRACTION.search(text)
+    if not match:
+        return ""
+    done, total = (int(group.replace(",", "")) for group in match.groups())
+    if total <= 0:
+        return ""
+    share = min(max(done / total, 0.0), 1.0)
+    filled = round(share * BAR_WIDTH)
+    return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {share:4.0%} "
 
 
 def quiet(_: str) -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/trainset generate --out /tmp/b/landing --customers 50000 --days 300 --seed 11
     TRAINSET_LANDING_DIR=/tmp/b/landing TRAINSET_DUCKDB_PATH=/tmp/b/b.duckdb \\
-        .venv/bin/dbt build -s +stg_shop__web_events --profiles-dir .
+        .venv/bin/dbt run -s +stg_shop__web_events --profiles-dir .
     .venv/bin/python python/benchmarks/bench_sessions.py --database /tmp/b/b.duckdb [--repeat 3]
 
 Reads `staging.stg_shop__web_events` of the given DuckDB file (opened read-only; copy it first
@@ -12,13 +12,21 @@ if a build may run on it) and times, each materialized into a temporary table:
   cheapest formulation of sessionization in DuckDB;
 - pandas: the same plain sessionization in pandas, including reading the views into a
   DataFrame and writing the sessions back.
-Prints the median wall and CPU seconds (CPU summed over threads, steadier than wall time on a
-shared machine) and the output rows of each.
+Each runs `--repeat` times in a child process of its own. Prints the date, machine, load
+average and versions, then per candidate the median and slowest wall seconds, the median CPU
+seconds (summed over threads, steadier than wall time on a shared machine), the ratio of its
+median wall time to the bare SQL's measured in the same run, the child's peak memory and the
+output rows. At 300 customers it takes about 15 s, most of it the one dbt compile.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import multiprocessing
+import os
+import platform
+import resource
 import statistics
 import tempfile
 import time
@@ -30,6 +38,8 @@ import pandas as pd
 
 from trainset.compile import compile_macro_calls
 
+# The project this script belongs to, wherever it is run from.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 GAP_MINUTES = 30
 
 PAGE_VIEWS = """
@@ -102,6 +112,53 @@ def sql_runner(sql: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     return run
 
 
+def machine() -> str:
+    """Date, machine, load average and versions: the context a timing needs."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    one, five, _ = os.getloadavg()
+    return (
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), load average {one:.2f} "
+        f"(5 min {five:.2f}) at start, DuckDB {duckdb.__version__}, "
+        f"pandas {pd.__version__}, Python {platform.python_version()}"
+    )
+
+
+def measure(database: Path, run: Callable[[duckdb.DuckDBPyConnection], None], repeat: int):
+    """Run one candidate `repeat` times in a child process of its own (so its peak memory is
+    its own); return its wall and CPU seconds per run, its output rows and its peak RSS."""
+    read, write = multiprocessing.get_context("fork").Pipe(duplex=False)
+
+    def child() -> None:
+        connection = duckdb.connect(str(database), read_only=True)
+        connection.execute("set TimeZone = 'UTC'")
+        connection.execute(PAGE_VIEWS)
+        walls, cpus = [], []
+        for _ in range(repeat):
+            wall, cpu = time.perf_counter(), time.process_time()
+            run(connection)
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        (rows,) = connection.sql("select count(*) from result").fetchone()
+        connection.close()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        write.send((walls, cpus, rows, peak))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    write.close()
+    result = read.recv()
+    process.join()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -109,36 +166,38 @@ def main() -> None:
     parser.add_argument("--database", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if not args.database.is_file():
+        parser.error(f"--database {args.database} does not exist; build it first (see above)")
 
+    print(machine())
     with tempfile.TemporaryDirectory() as workdir:
         versions = compile_macro_calls(
             {"versions": f"{{{{ trainset.web_session_versions('page_views', {GAP_MINUTES}) }}}}"},
             Path(workdir),
-            macro_folders=("point_in_time", "features"),
+            macro_folders=("point_in_time", "features", "utils"),
+            project_dir=PROJECT_DIR,
         )["versions"]
     connection = duckdb.connect(str(args.database), read_only=True)
-    connection.execute("set TimeZone = 'UTC'")
     connection.execute(PAGE_VIEWS)
     (views,) = connection.sql("select count(*) from page_views").fetchone()
-    print(f"{views:,} page views")
+    connection.close()
+    print(f"{views:,} page views in {args.database}, median of {args.repeat} runs each")
+    baseline = "bare SQL sessionization (not point in time)"
     candidates = {
+        baseline: sql_runner(BARE),
         "trainset web_session_versions (point in time)": sql_runner(versions),
-        "bare SQL sessionization (not point in time)": sql_runner(BARE),
         "pandas sessionization (not point in time)": pandas_sessions,
     }
+    base_wall = None
     for name, run in candidates.items():
-        walls, cpus = [], []
-        for _ in range(args.repeat):
-            wall, cpu = time.perf_counter(), time.process_time()
-            run(connection)
-            walls.append(time.perf_counter() - wall)
-            cpus.append(time.process_time() - cpu)
-        (rows,) = connection.sql("select count(*) from result").fetchone()
+        walls, cpus, rows, peak = measure(args.database, run, args.repeat)
+        wall = statistics.median(walls)
+        base_wall = base_wall or wall
         print(
-            f"{name:48s} wall {statistics.median(walls):7.2f} s  "
-            f"cpu {statistics.median(cpus):7.2f} s  rows {rows:,}"
+            f"{name:46s} wall {wall:7.2f} s (max {max(walls):.2f})  "
+            f"cpu {statistics.median(cpus):7.2f} s  x{wall / base_wall:5.2f} of bare SQL  "
+            f"peak {peak:7.0f} MiB  rows {rows:,}"
         )
-    connection.close()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import pytest
 
 from conftest import PROJECT_DIR
 from pit_harness import start_postgres
-from trainset.compile import _release_duckdb
 
 pytestmark = pytest.mark.integration
 PACKAGE = PROJECT_DIR / "local_packages" / "dbt_expectations"
@@ -46,7 +45,6 @@ def run(project: Path, args: list[str], env: dict[str, str]) -> dict:
             ]
         )
     finally:
-        _release_duckdb()
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -176,7 +174,6 @@ def dbt_error(project: Path, args: list[str], env: dict[str, str]) -> str:
             [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
         )
     finally:
-        _release_duckdb()
         for key in env:
             os.environ.pop(key, None)
     assert not result.success

@@ -8,12 +8,11 @@ project) holding copies of the given macro folders, and all are compiled in one 
 
 from __future__ import annotations
 
-import gc
-import os
 import shutil
 from pathlib import Path
 
-from .project import find_project_dir
+from .dbt import DbtError
+from .project import ProjectNotFoundError, find_project_dir
 
 PROFILE = """
 trainset_compile:
@@ -21,7 +20,8 @@ trainset_compile:
   outputs:
     dev:
       type: duckdb
-      path: "{duckdb_path}"
+      # Compiling reads no table: an in-memory database leaves no file open in this process.
+      path: ":memory:"
       settings:
         timezone: UTC
     pg:
@@ -44,23 +44,6 @@ trainset_compile:
 """
 
 
-def _release_duckdb() -> None:
-    """dbt-duckdb keeps its database open for the life of the process; close it after an
-    in-process invocation so the file is free. Only this in-process compile (which must share
-    the caller's Spark session) needs it: `trainset.dbt.run_dbt` runs dbt in a child process."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        return
-    environment = DuckDBConnectionManager._ENV
-    if environment is not None:
-        try:
-            environment.close()
-        finally:
-            DuckDBConnectionManager._ENV = None
-    gc.collect()
-
-
 def compile_macro_calls(
     calls: dict[str, str],
     workdir: Path,
@@ -68,36 +51,43 @@ def compile_macro_calls(
     target: str = "dev",
     pg_port: int = 5432,
     macro_folders: tuple[str, ...] = ("point_in_time", "spark"),
+    project_dir: Path | None = None,
 ) -> dict[str, str]:
     """Compile each `{name: jinja}`; return `{name: sql}`. `target` is `dev` (DuckDB), `pg` or
-    `spark` (a Spark session in this process: an existing one is reused)."""
+    `spark` (a Spark session in this process: an existing one is reused). The macro folders
+    are read from `project_dir` (default: `find_project_dir()`); a folder it lacks is an error.
+
+    Changes nothing in this process's environment and leaves no database file open; the
+    compiled SQL is read from the throwaway project's own target folder, whatever
+    DBT_TARGET_PATH says."""
     from dbt.cli.main import dbtRunner
 
+    source = Path(project_dir) if project_dir is not None else find_project_dir()
+    missing = [folder for folder in macro_folders if not (source / "macros" / folder).is_dir()]
+    if missing:
+        raise ProjectNotFoundError(
+            f"{source / 'macros'} has no folder {', '.join(missing)}: pass the trainset "
+            "project's folder as project_dir, or set TRAINSET_PROJECT_DIR."
+        )
     project = Path(workdir) / f"compile_project_{target}"
     if project.exists():
         shutil.rmtree(project)
     (project / "analyses").mkdir(parents=True)
     for folder in macro_folders:
-        if not (find_project_dir() / "macros" / folder).is_dir():
-            continue
-        shutil.copytree(find_project_dir() / "macros" / folder, project / "macros" / folder)
+        shutil.copytree(source / "macros" / folder, project / "macros" / folder)
     (project / "dbt_project.yml").write_text(
         "name: trainset\nversion: '1.0'\nconfig-version: 2\nprofile: trainset_compile\n"
         "macro-paths: ['macros']\nanalysis-paths: ['analyses']\nmodel-paths: ['models']\n"
     )
-    (project / "profiles.yml").write_text(
-        PROFILE.format(duckdb_path=project / "compile.duckdb", pg_port=pg_port)
-    )
+    (project / "profiles.yml").write_text(PROFILE.format(pg_port=pg_port))
     for name, call in calls.items():
         (project / "analyses" / f"{name}.sql").write_text(call)
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    args = ["compile", "--project-dir", str(project), "--profiles-dir", str(project)]
-    args += ["--target", target, "--log-path", str(project / "logs"), "--quiet"]
-    try:
-        result = dbtRunner().invoke(args)
-    finally:
-        _release_duckdb()
+    target_dir = project / "target"
+    args = ["--no-send-anonymous-usage-stats", "compile", "--project-dir", str(project)]
+    args += ["--profiles-dir", str(project), "--target", target, "--target-path", str(target_dir)]
+    args += ["--log-path", str(project / "logs"), "--quiet"]
+    result = dbtRunner().invoke(args)
     if not result.success:
-        raise RuntimeError(f"dbt compile of the macro calls failed: {result.exception}")
-    compiled = project / "target" / "compiled" / "trainset" / "analyses"
+        raise DbtError(f"dbt compile of the macro calls failed: {result.exception}")
+    compiled = target_dir / "compiled" / "trainset" / "analyses"
     return {name: (compiled / f"{name}.sql").read_text() for name in calls}

@@ -1,0 +1,39 @@
+"""Compiling macro calls outside the project: no side effects on this process, output read
+from the throwaway project's own target folder whatever DBT_TARGET_PATH says."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from trainset.compile import compile_macro_calls
+from trainset.project import ProjectNotFoundError, find_project_dir
+
+
+def test_compiles_where_dbt_target_path_points_elsewhere(tmp_path: Path, monkeypatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(elsewhere))
+    monkeypatch.delenv("DBT_SEND_ANONYMOUS_USAGE_STATS", raising=False)
+    before = dict(os.environ)
+    compiled = compile_macro_calls(
+        {"gap": "select {{ trainset.seconds_between('started_at', 'ended_at') }} as seconds"},
+        tmp_path / "work",
+        macro_folders=("utils",),
+    )
+    assert "extract(epoch from ended_at - started_at)" in compiled["gap"]
+    assert dict(os.environ) == before
+    assert not elsewhere.exists()
+    # Compiling reads no table, so no database file is made (or left open).
+    assert list((tmp_path / "work").rglob("*.duckdb")) == []
+
+
+def test_a_macro_folder_the_project_lacks_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ProjectNotFoundError, match="no folder nosuchtopic"):
+        compile_macro_calls(
+            {"x": "select 1"},
+            tmp_path,
+            macro_folders=("utils", "nosuchtopic"),
+            project_dir=find_project_dir(),
+        )

@@ -51,10 +51,11 @@ lint: deps
 	$(BIN)/ruff format --check python models
 
 # Two workers (pytest-xdist): each test module stays whole in one worker and the Spark tests
-# share one (see python/tests/conftest.py). Under CI=true Hypothesis runs derandomized; set
-# HYPOTHESIS_PROFILE=long for the long property run.
+# on the shared session share one (see python/tests/conftest.py); the 25 slowest tests are
+# listed at the end. Under CI=true Hypothesis runs derandomized; set HYPOTHESIS_PROFILE=long
+# for the long property run.
 pytest: deps
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=25
 
 docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .

@@ -83,12 +83,26 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # ---- Parallel workers (pytest-xdist, `make pytest` runs two) -----------------------------------
 # Each module runs whole in one worker, so its module fixtures (compiled macros, exports, a
-# PostgreSQL server) are made once; every Spark test shares one worker and its one JVM session.
+# PostgreSQL server) are made once; the Spark tests that use the in-process session share one
+# worker and its one JVM. Each whole-project Spark build (SPARK_OWN_GROUP) is a group of its
+# own: `trainset build` runs dbt in a child process with a JVM of its own, so it needs no shared
+# session, and the two longest tests of the suite can then run beside each other.
 # Session fixtures are per worker, in the worker's own temporary folder.
+SPARK_OWN_GROUP = {"test_spark_training_set.py"}
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The worker group of a test: its module, the shared Spark session, or its own."""
+    if not item.get_closest_marker("spark"):
+        return item.nodeid.split("::")[0]
+    if item.path.name in SPARK_OWN_GROUP:
+        return item.nodeid
+    return "spark"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        group = "spark" if item.get_closest_marker("spark") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
 
 
 @dataclass

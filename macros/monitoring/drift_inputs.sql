@@ -12,7 +12,7 @@
     or no rows without one; the files of the `drift_current_path` var, or the training set.
 
     drift_reference(task): the Parquet file of the reference export: the `drift_reference_path`
-    var when set, else `<exports>/<task>/<version>/data.parquet` for the `drift_reference_version`
+    var (or the TRAINSET_DRIFT_REFERENCE_PATH environment variable) when set, else `<exports>/<task>/<version>/data.parquet` for the `drift_reference_version`
     var or, by default, the version named in `<exports>/<task>/LATEST` (the last accepted
     export). Returns {'path': ..., 'version': ...}, both none when there is no export yet.
 #}
@@ -56,17 +56,14 @@
 {%- endmacro %}
 
 {% macro drift_reference(task) -%}
-    {%- if var('drift_reference_path', '') -%}
-        {{ return({'path': var('drift_reference_path'), 'version': var('drift_reference_version', '') or 'file'}) }}
+    {%- set reference_path = var('drift_reference_path', '') or env_var('TRAINSET_DRIFT_REFERENCE_PATH', '') -%}
+    {%- if reference_path -%}
+        {{ return({'path': reference_path, 'version': var('drift_reference_version', '') or 'file'}) }}
     {%- endif -%}
     {%- set task_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/' ~ task -%}
     {%- set version = var('drift_reference_version', '') -%}
     {%- if not version and execute -%}
-        {#- the bracket makes a glob, which matches nothing (instead of failing) when absent -#}
-        {%- set latest = run_query("select content from read_text('" ~ task_dir ~ "/LATES[T]')") -%}
-        {%- if latest.rows | length == 1 -%}
-            {%- set version = latest.rows[0][0] | trim -%}
-        {%- endif -%}
+        {%- set version = trainset.drift_latest_version(task_dir) -%}
     {%- endif -%}
     {%- if not version -%}
         {{ return({'path': none, 'version': none}) }}
@@ -74,12 +71,32 @@
     {{ return({'path': task_dir ~ '/' ~ version ~ '/data.parquet', 'version': version}) }}
 {%- endmacro %}
 
+{# The version named in `<task_dir>/LATEST`, or none when there is no such file. Spark SQL
+   cannot ask whether a file exists without failing when it does not, so on Spark the reference
+   is the one the vars name (`trainset drift` always names it). #}
+{% macro drift_latest_version(task_dir) -%}
+    {{ return(adapter.dispatch('drift_latest_version', 'trainset')(task_dir)) }}
+{%- endmacro %}
+
+{% macro default__drift_latest_version(task_dir) -%}
+    {#- the bracket makes a glob, which matches nothing (instead of failing) when absent -#}
+    {%- set latest = run_query("select content from read_text('" ~ task_dir ~ "/LATES[T]')") -%}
+    {%- if latest.rows | length == 1 -%}
+        {{ return(latest.rows[0][0] | trim) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro spark__drift_latest_version(task_dir) -%}
+    {{ return('') }}
+{%- endmacro %}
+
 {% macro drift_input_ctes(task) -%}
     {%- set reference = trainset.drift_reference(task) -%}
     {%- set current_path = var('drift_current_path', '') -%}
 reference_rows as (
     {%- if reference.path %}
-        select * from read_parquet('{{ reference.path }}')
+        select * from {{ trainset.drift_read_parquet(reference.path) }}
     {%- else %}
         select * from training where false
     {%- endif %}
@@ -87,7 +104,7 @@ reference_rows as (
 
 current_rows as (
     {%- if current_path %}
-        select * from read_parquet('{{ current_path }}', union_by_name = true)
+        select * from {{ trainset.drift_read_parquet(current_path) }}
     {%- else %}
         select * from training
     {%- endif %}

@@ -25,6 +25,7 @@
     lattice paths from (0, 0) to (m, n) that stay inside the band |n x - m y| < h gcd(m, n),
     counted column by column in a recursive CTE and rescaled at each step); above that the
     Kolmogorov limit 2 sum (-1)^(k-1) exp(-2 k^2 z^2), an approximation (`p_value_method`).
+    On Spark the exact count is not made (`drift_exact_ks_size`): every size is asymptotic.
 #}
 {% macro feature_drift(reference, current, features) -%}
     {{ return(adapter.dispatch('feature_drift', 'trainset')(reference, current, features)) }}
@@ -44,6 +45,8 @@
 
 {% macro default__feature_drift(reference, current, features) -%}
     {%- set methods = trainset.drift_methods() -%}
+    {%- set double = trainset.drift_double() -%}
+    {%- set exact_size = trainset.drift_exact_ks_size() -%}
     {%- for feature in features -%}
         {%- if feature.get('method', 'auto') not in methods and feature.get('method', 'auto') != 'auto' -%}
             {{ exceptions.raise_compiler_error(
@@ -56,7 +59,7 @@
                 ~ "'; use numeric or categorical") }}
         {%- endif -%}
     {%- endfor -%}
-with recursive
+with{{ ' recursive' if exact_size > 0 }}
 
 specs as (
     select *
@@ -67,7 +70,7 @@ specs as (
                 '{{ feature.name }}',
                 '{{ feature.kind }}',
                 '{{ feature.get("method") or "auto" }}',
-                cast({{ feature.get('threshold') if feature.get('threshold') is not none else 'null' }} as double precision)
+                cast({{ feature.get('threshold') if feature.get('threshold') is not none else 'null' }} as {{ double }})
             ){% if not loop.last %},{% endif %}
         {%- endfor %}
     ) as feature_specs (feature_name, feature_kind, method_override, threshold_override)
@@ -76,7 +79,7 @@ specs as (
 {# One pass per feature and side: the values counted per distinct typed value (doubles for
    numeric features, text for categorical ones), reference and current side by side. Every
    method below reads this table, never the input relations again. #}
-value_counts as materialized (
+value_counts as {{ trainset.drift_materialized() }} (
     {%- for feature in features %}
         {%- set column = adapter.quote(feature.name) %}
         select
@@ -90,11 +93,11 @@ value_counts as materialized (
             {%- for side, relation in [('reference', reference), ('current', current)] %}
                 select
                     {%- if feature.kind == 'numeric' %}
-                        cast({{ column }} as double precision) as num_value,
-                        cast(null as varchar) as cat_value,
+                        cast({{ column }} as {{ double }}) as num_value,
+                        cast(null as {{ dbt.type_string() }}) as cat_value,
                     {%- else %}
-                        cast(null as double precision) as num_value,
-                        cast({{ column }} as varchar) as cat_value,
+                        cast(null as {{ double }}) as num_value,
+                        cast({{ column }} as {{ dbt.type_string() }}) as cat_value,
                     {%- endif %}
                     {{ 'count(*)' if side == 'reference' else '0' }} as reference_hits,
                     {{ 'count(*)' if side == 'current' else '0' }} as current_hits
@@ -102,11 +105,11 @@ value_counts as materialized (
                 where
                     {{ column }} is not null
                     {%- if feature.kind == 'numeric' %}
-                        and cast({{ column }} as double precision)
+                        and cast({{ column }} as {{ double }})
                         not in (
-                            cast('infinity' as double precision),
-                            cast('-infinity' as double precision),
-                            cast('nan' as double precision)
+                            cast('infinity' as {{ double }}),
+                            cast('-infinity' as {{ double }}),
+                            cast('nan' as {{ double }})
                         )
                     {%- endif %}
                 group by 1, 2
@@ -123,7 +126,7 @@ value_counts as materialized (
 ),
 
 numbers as (
-    select generate_series as i from generate_series(0, 10001)
+    {{ trainset.drift_numbers(10001) }}
 ),
 
 sizes as (
@@ -163,9 +166,9 @@ ecdf as (
     select
         value_counts.feature_name,
         value_counts.num_value,
-        sum(cast(value_counts.reference_hits as double precision)) over cumulative
+        sum(cast(value_counts.reference_hits as {{ double }})) over cumulative
         / chosen.reference_count as reference_cdf,
-        sum(cast(value_counts.current_hits as double precision)) over cumulative
+        sum(cast(value_counts.current_hits as {{ double }})) over cumulative
         / chosen.current_count as current_cdf,
         lead(value_counts.num_value) over cumulative - value_counts.num_value as step_width
     from value_counts
@@ -193,7 +196,7 @@ ks_statistic as (
         chosen.feature_name,
         least(chosen.reference_count, chosen.current_count) as m,
         greatest(chosen.reference_count, chosen.current_count) as n,
-        gcd(chosen.reference_count, chosen.current_count) as g,
+        {{ trainset.drift_gcd('chosen.reference_count', 'chosen.current_count') }} as g,
         ecdf_gaps.largest_gap as d
     from chosen
     inner join ecdf_gaps on chosen.feature_name = ecdf_gaps.feature_name
@@ -205,9 +208,11 @@ ks_rounded as (
         ks_statistic.*,
         round(ks_statistic.d * (ks_statistic.m / ks_statistic.g) * ks_statistic.n) as h,
         (ks_statistic.m / ks_statistic.g) * ks_statistic.n as lcm,
-        cast(ks_statistic.n as double precision) * ks_statistic.m / (ks_statistic.m + ks_statistic.n) as en
+        cast(ks_statistic.n as {{ double }}) * ks_statistic.m / (ks_statistic.m + ks_statistic.n) as en
     from ks_statistic
 ),
+
+{%- if exact_size > 0 %}
 
 ks_exact as (
     select
@@ -216,7 +221,7 @@ ks_exact as (
         ks_rounded.n,
         cast(ks_rounded.h as bigint) * ks_rounded.g as hg
     from ks_rounded
-    where ks_rounded.n <= 10000 and ks_rounded.h > 0
+    where ks_rounded.n <= {{ exact_size }} and ks_rounded.h > 0
 ),
 
 ks_offsets as (
@@ -239,8 +244,8 @@ ks_lattice (feature_name, m, n, hg, x, y, a, log_scale) as (
         ks_exact.hg,
         0 as x,
         numbers.i as y,
-        cast(1 as double precision) as a,
-        cast(0 as double precision) as log_scale
+        cast(1 as {{ double }}) as a,
+        cast(0 as {{ double }}) as log_scale
     from ks_exact
     inner join numbers on numbers.i <= ks_exact.n and ks_exact.m * numbers.i < ks_exact.hg
     union all
@@ -308,7 +313,19 @@ ks_inside as (
     where ks_lattice.x = ks_lattice.m and ks_lattice.y = ks_lattice.n and ks_lattice.a > 0
 ),
 
-{# Above 10000 values on a side: the one-sample Kolmogorov-Smirnov distribution of
+{%- else %}
+
+{# no exact p-values on this engine: every Kolmogorov-Smirnov test is asymptotic #}
+ks_inside as (
+    select
+        ks_rounded.feature_name,
+        cast(null as {{ double }}) as share_inside
+    from ks_rounded
+    where false
+),
+{%- endif %}
+
+{# Above the exact size (10000 values on a side): the one-sample Kolmogorov-Smirnov distribution of
    N = m n / (m + n) (rounded half to even) at D, branch by branch as the common reference
    implementation evaluates it (Simard and L'Ecuyer): closed forms at the ends (Ruben-Gambino),
    2 x the one-sided Smirnov tail (Birnbaum-Tingey sum) for large N D^2, the Pelz-Good series
@@ -330,7 +347,7 @@ ks_asymptotic as (
                 else round(ks_rounded.en)
             end as big_n
         from ks_rounded
-        where ks_rounded.n > 10000
+        where ks_rounded.n > {{ exact_size }}
     ) as ks_shape
 ),
 
@@ -506,14 +523,14 @@ ks_asymptotic_p as (
 ks_result as (
     select
         ks_rounded.feature_name,
-        case when ks_rounded.n <= 10000 then ks_rounded.h / ks_rounded.lcm else ks_rounded.d end as statistic,
+        case when ks_rounded.n <= {{ exact_size }} then ks_rounded.h / ks_rounded.lcm else ks_rounded.d end as statistic,
         case
-            when ks_rounded.n > 10000 then ks_asymptotic_p.p_value
+            when ks_rounded.n > {{ exact_size }} then ks_asymptotic_p.p_value
             when ks_rounded.h = 0 then 1
             else least(greatest(1 - coalesce(ks_inside.share_inside, 0), 0), 1)
         end as p_value,
         case
-            when ks_rounded.n <= 10000 then 'exact'
+            when ks_rounded.n <= {{ exact_size }} then 'exact'
             when ks_asymptotic_p.branch = 'limit' then 'kolmogorov limit'
             else 'asymptotic'
         end as p_value_method
@@ -638,9 +655,9 @@ binned as (
                     and bin_guesses.num_value >= (bin_guesses.guess + 1) * bin_guesses.width + bin_guesses.low
                     then bin_guesses.guess + 1
                 else bin_guesses.guess
-            end as double precision
+            end as {{ double }}
         ) as num_value,
-        cast(null as varchar) as cat_value,
+        cast(null as {{ dbt.type_string() }}) as cat_value,
         bin_guesses.reference_hits,
         bin_guesses.current_hits,
         bin_guesses.reference_count,
@@ -666,8 +683,8 @@ shares as (
         binned.cat_value,
         sum(binned.reference_hits) as reference_hits,
         sum(binned.current_hits) as current_hits,
-        sum(binned.reference_hits) * 1.0 / max(binned.reference_count) as reference_share,
-        sum(binned.current_hits) * 1.0 / max(binned.current_count) as current_share,
+        cast(sum(binned.reference_hits) as {{ double }}) / max(binned.reference_count) as reference_share,
+        cast(sum(binned.current_hits) as {{ double }}) / max(binned.current_count) as current_share,
         max(binned.reference_count) as reference_count,
         max(binned.current_count) as current_count
     from binned
@@ -681,8 +698,8 @@ chisquare_result as (
         case
             when max(case when shares.reference_hits = 0 then 1 else 0 end) = 1 then null
             else sum(
-                power(shares.current_hits - shares.reference_hits * (shares.current_count * 1.0 / shares.reference_count), 2)
-                / (nullif(shares.reference_hits, 0) * (shares.current_count * 1.0 / shares.reference_count))
+                power(shares.current_hits - shares.reference_hits * (cast(shares.current_count as {{ double }}) / shares.reference_count), 2)
+                / (nullif(shares.reference_hits, 0) * (cast(shares.current_count as {{ double }}) / shares.reference_count))
             )
         end as statistic
     from shares
@@ -750,7 +767,7 @@ chisquare_root as (
 chisquare_p as (
     select
         chisquare_root.feature_name,
-        coalesce(chisquare_root.statistic, cast('infinity' as double precision)) as statistic,
+        coalesce(chisquare_root.statistic, cast('infinity' as {{ double }})) as statistic,
         case
             when chisquare_root.statistic is null then 0
             when chisquare_root.degrees_of_freedom = 0 then null
@@ -778,9 +795,9 @@ z_statistic as (
     select
         z_ranked.feature_name,
         max(z_ranked.keys) as keys,
-        sum(case when z_ranked.position > 1 then z_ranked.reference_hits else 0 end) * 1.0
+        cast(sum(case when z_ranked.position > 1 then z_ranked.reference_hits else 0 end) as {{ double }})
         / max(z_ranked.reference_count) as p1,
-        sum(case when z_ranked.position > 1 then z_ranked.current_hits else 0 end) * 1.0
+        cast(sum(case when z_ranked.position > 1 then z_ranked.current_hits else 0 end) as {{ double }})
         / max(z_ranked.current_count) as p2,
         max(z_ranked.reference_count) as n1,
         max(z_ranked.current_count) as n2
@@ -802,7 +819,7 @@ z_root as (
         case
             when z_score.pooled <= 0 or z_score.pooled >= 1 then null
             else (z_score.p1 - z_score.p2)
-            / sqrt(z_score.pooled * (1 - z_score.pooled) * (1.0 / z_score.n1 + 1.0 / z_score.n2))
+            / sqrt(z_score.pooled * (1 - z_score.pooled) * (cast(1 as {{ double }}) / z_score.n1 + cast(1 as {{ double }}) / z_score.n2))
         end as statistic
     from z_score
 ),

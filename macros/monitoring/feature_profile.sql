@@ -18,6 +18,7 @@
 {%- endmacro %}
 
 {% macro default__feature_profile(relation, features) -%}
+    {%- set double = trainset.drift_double() -%}
     {%- for feature in features %}
         {%- set column = adapter.quote(feature.name) %}
         select
@@ -27,22 +28,22 @@
             count(*) - count({{ column }}) as null_count,
             count(distinct {{ column }}) as distinct_count,
             {%- if feature.kind == 'numeric' %}
-                avg(cast({{ column }} as double precision)) as mean_value,
-                stddev_samp(cast({{ column }} as double precision)) as std_value,
-                min(cast({{ column }} as double precision)) as min_value,
-                max(cast({{ column }} as double precision)) as max_value
+                avg(cast({{ column }} as {{ double }})) as mean_value,
+                stddev_samp(cast({{ column }} as {{ double }})) as std_value,
+                min(cast({{ column }} as {{ double }})) as min_value,
+                max(cast({{ column }} as {{ double }})) as max_value
                 {%- for quantile in [1, 5, 25, 50, 75, 95, 99] %},
                     percentile_cont({{ quantile / 100 }}) within group (
-                        order by cast({{ column }} as double precision)
+                        order by cast({{ column }} as {{ double }})
                     ) as p{{ '%02d' | format(quantile) }}
                 {%- endfor %}
             {%- else %}
-                cast(null as double precision) as mean_value,
-                cast(null as double precision) as std_value,
-                cast(null as double precision) as min_value,
-                cast(null as double precision) as max_value
+                cast(null as {{ double }}) as mean_value,
+                cast(null as {{ double }}) as std_value,
+                cast(null as {{ double }}) as min_value,
+                cast(null as {{ double }}) as max_value
                 {%- for quantile in [1, 5, 25, 50, 75, 95, 99] %},
-                    cast(null as double precision) as p{{ '%02d' | format(quantile) }}
+                    cast(null as {{ double }}) as p{{ '%02d' | format(quantile) }}
                 {%- endfor %}
             {%- endif %}
         from {{ relation }}
@@ -57,6 +58,7 @@
 {%- endmacro %}
 
 {% macro default__feature_histogram(reference, current, features, bins=20, top=20) -%}
+    {%- set double = trainset.drift_double() -%}
 with
 
 histogram_values as (
@@ -67,10 +69,10 @@ histogram_values as (
                 '{{ side }}' as side,
                 '{{ feature.name }}' as feature_name,
                 {%- if feature.kind == 'numeric' %}
-                    cast({{ column }} as double precision) as num_value,
+                    cast({{ column }} as {{ double }}) as num_value,
                     cast(null as {{ dbt.type_string() }}) as cat_value
                 {%- else %}
-                    cast(null as double precision) as num_value,
+                    cast(null as {{ double }}) as num_value,
                     cast({{ column }} as {{ dbt.type_string() }}) as cat_value
                 {%- endif %}
             from {{ relation }}
@@ -225,8 +227,8 @@ all_bins as (
         category_bins.side,
         category_bins.bin_index,
         category_bins.bin_label,
-        cast(null as double precision) as low,
-        cast(null as double precision) as high,
+        cast(null as {{ double }}) as low,
+        cast(null as {{ double }}) as high,
         sum(category_bins.row_count) as row_count
     from category_bins
     group by
@@ -245,7 +247,7 @@ shares as (
         all_bins.low,
         all_bins.high,
         all_bins.row_count,
-        all_bins.row_count * 1.0 / side_totals.total_rows as share
+        cast(all_bins.row_count as {{ double }}) / side_totals.total_rows as share
     from all_bins
     inner join side_totals
         on all_bins.feature_name = side_totals.feature_name and all_bins.side = side_totals.side

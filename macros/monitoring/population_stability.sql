@@ -43,25 +43,31 @@
     {%- endfor %}
 {%- endmacro %}
 
-{# Shares of `relation`'s rows in the quantile bins of `reference` for one column. #}
+{# Shares of `relation`'s rows in the quantile bins of `reference` for one column: the cut
+   points are computed once, in one aggregate over the reference, and joined to every row. #}
 {% macro _psi_bins(reference, relation, column, bins) -%}
     select
         bin,
-        count(*) * 1.0 / sum(count(*)) over () as share,
+        cast(count(*) as {{ trainset.drift_double() }}) / sum(count(*)) over () as share,
         sum(count(*)) over () as total
     from (
         select
             case
                 when {{ column }} is null then -1
                 {%- for step in range(1, bins) %}
-                when {{ column }} <= (
-                    select percentile_cont({{ step / bins }}) within group (order by {{ column }})
-                    from {{ reference }}
-                ) then {{ step }}
+                    when {{ column }} <= cut_points.q{{ step }} then {{ step }}
                 {%- endfor %}
                 else {{ bins }}
             end as bin
         from {{ relation }}
+        cross join (
+            select
+                {%- for step in range(1, bins) %}
+                    percentile_cont({{ step / bins }}) within group (order by {{ column }}) as q{{ step }}
+                    {%- if not loop.last %},{% endif %}
+                {%- endfor %}
+            from {{ reference }}
+        ) as cut_points
     ) as binned
     group by bin
 {%- endmacro %}

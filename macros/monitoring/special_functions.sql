@@ -60,7 +60,7 @@
 {%- endmacro %}
 
 {% macro default__drift_log2(x) -%}
-    cast(log(2.0, cast({{ x }} as numeric)) as double precision)
+    cast(log(2.0, cast({{ x }} as numeric)) as {{ trainset.drift_double() }})
 {%- endmacro %}
 
 {% macro duckdb__drift_log2(x) -%}

@@ -52,8 +52,8 @@ final as (
         drift.reference_count,
         drift.current_count,
         drift.distinct_count,
-        avg(case when drift.is_drifted then 1.0 else 0.0 end) over () as drifted_share,
-        avg(case when drift.is_drifted then 1.0 else 0.0 end) over ()
+        avg(case when drift.is_drifted then 1 else 0 end) over () as drifted_share,
+        avg(case when drift.is_drifted then 1 else 0 end) over ()
         >= {{ var('drift_share') }} as is_dataset_drifted,
         cast(
             {{ "'" ~ reference.version ~ "'" if reference.version else 'null' }}

@@ -1,7 +1,18 @@
+{{ config(unique_key='customer_id') }}
+{#
+    Incremental by customer_id (the key its windows are partitioned by): a batch recomputes every
+    row of each customer with a change loaded in the batch (see the changed_keys macro).
+#}
+-- depends_on: {{ ref('base_shop__customer_changes') }}
 with
 
 changes as (
     select * from {{ ref('stg_shop__customer_changes') }}
+    {%- if is_incremental() %}
+    where customer_id in (
+        {{ trainset.changed_keys(ref('base_shop__customer_changes'), 'customer_id') }}
+    )
+    {%- endif %}
 ),
 
 history as (

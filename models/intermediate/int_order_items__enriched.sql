@@ -1,7 +1,20 @@
+{{ config(unique_key='order_id') }}
+{#
+    Incremental by order_id: a batch recomputes every row of each order the
+    order_item_batch_orders macro names (see the changed_keys macro).
+#}
+-- depends_on: {{ ref('base_shop__order_items') }}
+-- depends_on: {{ ref('base_shop__orders') }}
+-- depends_on: {{ ref('base_shop__products') }}
 with
 
 order_items as (
     select * from {{ ref('stg_shop__order_items') }}
+    {%- if is_incremental() %}
+    where order_id in (
+        {{ trainset.order_item_batch_orders() }}
+    )
+    {%- endif %}
 ),
 
 orders as (

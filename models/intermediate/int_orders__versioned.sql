@@ -1,7 +1,18 @@
+{{ config(unique_key='order_id') }}
+{#
+    Incremental by order_id (the key its windows are partitioned by): a batch recomputes every
+    row of each order with a row loaded in the batch (see the changed_keys macro).
+#}
+-- depends_on: {{ ref('base_shop__orders') }}
 with
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
+    {%- if is_incremental() %}
+    where order_id in (
+        {{ trainset.changed_keys(ref('base_shop__orders'), 'order_id') }}
+    )
+    {%- endif %}
 ),
 
 versioned as (

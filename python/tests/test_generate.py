@@ -133,15 +133,26 @@ def test_next_day_adds_one_day_and_changes_some_customers(tmp_path):
         next((tmp_path / "landing" / "orders").glob("part-day-*.parquet"))
     ).to_pandas()
     day_start = datetime.fromisoformat(summary["end"])
-    instants = new_orders["ordered_at"].map(_parse)
-    assert instants.min() >= day_start and (instants.max() - day_start).total_seconds() < 86400
-    assert (
-        new_orders["order_id"].min()
-        > table(tmp_path / "landing", "orders")
-        .to_pandas()["order_id"]
-        .drop(new_orders.index, errors="ignore")
-        .min()
-    )
+    earlier = pq.read_table(tmp_path / "landing" / "orders" / "part-00000.parquet").to_pandas()
+    payload = ["order_id", "customer_id", "ordered_at", "status", "amount"]
+    for frame in (earlier, new_orders):
+        frame["customer_id"] = frame["customer_id"].astype("Int64")
+    seen = earlier[payload].astype(str).apply(tuple, axis=1)
+    again = new_orders["order_id"].isin(earlier["order_id"])
+    fresh = new_orders[~again]
+    # New orders take new ids, and are placed during the day or (late) one to five days before.
+    assert fresh["order_id"].min() > earlier["order_id"].max()
+    days_before = (day_start - fresh["ordered_at"].map(_parse)).dt.total_seconds() / 86400
+    assert days_before.between(-1, 5).all()
+    assert ((days_before > 1) & (days_before < 5)).any()
+    # Earlier orders come again: identical (re-delivered) or with a new status (corrected).
+    repeated = new_orders[again][payload].astype(str).apply(tuple, axis=1)
+    assert repeated.isin(seen).any() and (~repeated.isin(seen)).any()
+    assert new_orders[again]["status"].isin(["completed", "returned", "placed"]).all()
+    # Everything in the day's file was loaded that day (the day's own orders up to minutes
+    # after it ends).
+    loaded = (new_orders["_loaded_at"] - day_start).dt.total_seconds()
+    assert loaded.min() >= 0 and loaded.max() < 86400 + 3600
 
 
 @pytest.mark.parametrize(
@@ -194,18 +205,19 @@ def test_every_written_file_carries_page_checksums(tmp_path):
             pq.read_table(path, page_checksum_verification=True)
 
 
-# Content hashes of a landing zone (3 chunks, every fault kind, one extra day) written by the
-# simulator before it was split into one function per entity. A change to any draw, its order
+# Content hashes of a landing zone (3 chunks, every fault kind, one extra day with late orders,
+# corrections and re-deliveries) written by the simulator before it was split into one
+# function per entity. A change to any draw, its order
 # or a table's layout changes a hash; a deliberate change to the simulation updates them.
 RECORDED_HASHES = {
-    "_generator.json": "0ffeddc051b4e2d68a1cef90b2a21b20c8eeca93856556c1acdee7019196c93f",
+    "_generator.json": "27e3bcd71f81b16965eaf85b4f3d286eb9977c699904fe3879da204c0426b3f0",
     "customer_changes/part-00000.parquet": "d05adeb4a447781c8cb843373f75e996b62e6d91e9e1a6a1192c6a7c7b2ec32d",
     "customer_changes/part-day-00120.parquet": "dbf40c6768b24fa36536cd8b173a9f0a40418d46726442639fa9dea3016e7445",
     "customers/part-current.parquet": "c73476b336cae61266889e9f7b00fc76140f52c2759751f1a739d43130e71e76",
     "order_items/part-00000.parquet": "73d464fad500a27172d1aef06f36f32137716ada940641c975c323152b8af5bc",
-    "order_items/part-day-00120.parquet": "49797cf930bf7efe094236763714a9bc5cfe624cc0bb550ffaa67282f85b6533",
+    "order_items/part-day-00120.parquet": "84876dd575ab50505f4c8be4436750dbc90e92a49e7dbaee63aa02a07e30ec41",
     "orders/part-00000.parquet": "8122f9e06dbeadcb28d7f958d5377297a965a3efaf745d3d76b6ab180714de85",
-    "orders/part-day-00120.parquet": "2adfbcd74702b9e9a75cd22eacfafb33c88bb0e07b2457b5eee33175fb55976d",
+    "orders/part-day-00120.parquet": "4d3e80d8f7149d1f4407e09c3ca82dd47cb6b7256feff0483607a7981913d4c0",
     "products/part-00000.parquet": "ca603c80e64f4ab6f0a6ebc760c46add659cf3b84e1d3722d5daf63cc5aba45c",
     "refunds/part-00000.parquet": "ab6d74b0656458c3a73703fa9b027c1e0ca1799907f36600c31e4e0f1ee39123",
     "web_events/part-00000.parquet": "c18b397416ebece8050b14f983b2613e2e58b950ace74d1f3d5e93a438e98050",

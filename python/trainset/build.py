@@ -72,6 +72,10 @@ class BuildRecord:
     dbt_invocation_id: str | None = None
     landing: dict[str, Any] | None = None
     reasons: list[str] = field(default_factory=list)
+    # What the build recomputed (full, new, since, backfill: see trainset.incremental) and the
+    # newest `_loaded_at` of the landing files it read: the next plain build starts there.
+    mode: str | None = None
+    watermark: str | None = None
 
     @property
     def landing_fingerprint(self) -> str | None:

@@ -120,7 +120,28 @@ def _build(out: Output, paths: Paths, select: Sequence[str] | None = None, **kwa
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    _build(_out(args), _paths(args), args.select, freshness=args.freshness)
+    if args.since is not None and args.full_refresh:
+        raise UsageError("--since and --full-refresh exclude each other: give one")
+    if args.since is not None:
+        from .incremental import parse_instant
+
+        parse_instant(args.since, "--since")
+    _build(
+        _out(args),
+        _paths(args),
+        args.select,
+        freshness=args.freshness,
+        since=args.since,
+        full_refresh=args.full_refresh,
+    )
+    return EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from .incremental import daily_batches, parse_instant
+
+    daily_batches(parse_instant(args.start, "--from"), parse_instant(args.end, "--to"))
+    _build(_out(args), _paths(args), since=args.start, until=args.end)
     return EXIT_OK
 
 
@@ -410,7 +431,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check landing freshness first; a table past its error bound blocks the build",
     )
+    build.add_argument(
+        "--since",
+        metavar="T",
+        help="recompute what loaded since T (ISO date or time, UTC when naive) instead of "
+        "since the last passed build",
+    )
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild every incremental model from scratch"
+    )
     build.set_defaults(func=cmd_build)
+
+    backfill = sub.add_parser(
+        "backfill", help="recompute what loaded in [--from, --to), one daily batch at a time"
+    )
+    backfill.add_argument("--from", dest="start", required=True, metavar="T1", help="ISO date/time")
+    backfill.add_argument("--to", dest="end", required=True, metavar="T2", help="ISO date/time")
+    backfill.set_defaults(func=cmd_backfill)
 
     export = sub.add_parser("export", help="export a training set after checking the gate")
     export.add_argument("task", help="training task, e.g. churn_30d")

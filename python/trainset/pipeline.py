@@ -5,9 +5,12 @@ unit tests in DAG order), and record how it ended."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import build as records
+from . import incremental
 from .dbt import DbtRun, read_artifact, run_dbt
 from .errors import RefusedError
 from .landing import LandingError, require_landing
@@ -54,18 +57,34 @@ def build(
     progress: Callable[[str], None] = _stderr,
     dbt_progress: Callable[[str], None] | None = None,
     dbt_log: Callable[[str], None] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    full_refresh: bool = False,
 ) -> DbtRun:
     """Run the whole build under the build lock; raises BuildLockedError at once when another
     build holds the database, LandingError (naming file and column) before dbt starts when the
     landing files do not match the declared sources. The build record beside the target
     folder says how it ended (see `trainset.build`). `progress` receives the build's own
-    messages, `dbt_progress` the nodes done of total, `dbt_log` dbt's log lines."""
+    messages, `dbt_progress` the nodes done of total, `dbt_log` dbt's log lines.
+
+    What the incremental models recompute (see `trainset.incremental`): what loaded since the
+    last passed build by default, since `since`, the daily batches of [`since`, `until`) (a
+    backfill), or everything with `full_refresh`."""
+    increment = {"since": since, "until": until, "full_refresh": full_refresh}
     paths = paths or Paths.resolve()
     with records.build_lock(paths.duckdb_path, "build"):
         record = records.start_record(paths, list(select) if select else None)
         try:
             run = _build_steps(
-                paths, record, select, extra_args, freshness, progress, dbt_progress, dbt_log
+                paths,
+                record,
+                select,
+                extra_args,
+                freshness,
+                progress,
+                dbt_progress,
+                dbt_log,
+                increment,
             )
         except (LandingError, FreshnessError) as error:
             records.finish_record(paths, record, records.REFUSED, reasons=[_first_line(error)])
@@ -120,6 +139,7 @@ def _build_steps(
     progress: Callable[[str], None],
     dbt_progress: Callable[[str], None] | None,
     dbt_log: Callable[[str], None] | None,
+    increment: dict[str, Any],
 ) -> DbtRun:
     report = require_landing(paths, records.verified_landing_cache(paths.target_dir))
     record.landing = report.to_record()
@@ -139,7 +159,21 @@ def _build_steps(
                 "the sources YAML): " + ", ".join(stale) + ". Load fresh data, or raise "
                 "TRAINSET_FRESHNESS_ERROR_HOURS if the feed is late on purpose."
             )
-    args = ["build", *extra_args]
+    plan = incremental.plan(paths, report, record.code_hash, **increment)
+    record.mode = plan.mode
+    record.watermark = incremental.newest_load(paths.landing_dir, report)
+    records.write_record(paths.target_dir, record)
+    progress(f"build: {plan.mode}: {plan.reason}")
+    for number, (low, high) in enumerate(plan.batches, start=1):
+        started = time.monotonic()
+        batch = run_dbt(plan.batch_args(low, high), paths, log=dbt_log)
+        progress(
+            f"backfill: batch {number}/{len(plan.batches)} [{low}, {high}) "
+            f"{'done' if batch.success else 'FAILED'} in {time.monotonic() - started:.1f} s"
+        )
+        if not batch.success:
+            return batch
+    args = ["build", *extra_args, *plan.dbt_args()]
     if select:
         args += ["--select", *select]
     return run_dbt(args, paths, progress=dbt_progress, log=dbt_log)

@@ -1,7 +1,22 @@
+{{ config(unique_key='order_item_id') }}
+{#
+    Incremental: a batch recomputes every line of each order the order_item_batch_orders
+    macro names (see the changed_keys macro) and replaces those lines by order_item_id (the
+    feature has no order_id column).
+#}
+-- depends_on: {{ ref('base_shop__order_items') }}
+-- depends_on: {{ ref('base_shop__orders') }}
+-- depends_on: {{ ref('base_shop__products') }}
+-- depends_on: {{ ref('stg_shop__order_items') }}
 with
 
 order_items as (
     select * from {{ ref('int_order_items__enriched') }}
+    {%- if is_incremental() %}
+    where order_id in (
+        {{ trainset.order_item_batch_orders() }}
+    )
+    {%- endif %}
 ),
 
 final as (

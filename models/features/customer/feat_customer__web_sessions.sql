@@ -1,12 +1,21 @@
+{{ config(unique_key='customer_id') }}
 {#
     Web sessions per customer, point in time: one row per version of a session, valid from
     known_at until superseded_at, so a cutoff sees exactly the sessions of the page views
     loaded by then (see the web_session_versions macro).
 #}
+-- depends_on: {{ ref('base_shop__web_events') }}
 with
 
 web_events as (
     select * from {{ ref('stg_shop__web_events') }}
+    {%- if is_incremental() %}
+    -- incremental by customer: every session of a customer with a page view loaded in the
+    -- batch is recomputed from all of the customer's views (see the changed_keys macro)
+    where customer_id in (
+        {{ trainset.changed_keys(ref('base_shop__web_events'), 'customer_id') }}
+    )
+    {%- endif %}
 ),
 
 page_views as (

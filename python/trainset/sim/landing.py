@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import InputError, UsageError
@@ -153,12 +154,96 @@ def generate(
     return summary
 
 
+LATE_ORDER_SHARE = 0.005
+CORRECTED_ORDER_SHARE = 0.002
+REDELIVERED_ORDER_SHARE = 0.002
+LATE_DAYS_MAX = 5
+# A correction moves an order on: placed orders complete, completed ones come back.
+CORRECTED_STATUS = {"placed": "completed", "completed": "returned"}
+
+
+def _late_and_revised_orders(
+    rng: np.random.Generator,
+    out_dir: Path,
+    orders: pa.Table,
+    items: pa.Table,
+    counters: Counters,
+    history: dict[str, np.ndarray],
+    customer_ids: np.ndarray,
+    day_start: int,
+) -> tuple[pa.Table, pa.Table]:
+    """What a day's order feed carries besides the day's own orders, all loaded that day:
+    late orders (placed one to LATE_DAYS_MAX days before the day, with their lines),
+    corrections of earlier orders (the same order with a new status: a new version) and
+    re-deliveries of earlier order rows (the same payload again, which staging collapses)."""
+    earlier = pq.read_table(
+        out_dir / "orders", columns=["order_id", "customer_id", "ordered_at", "status", "amount"]
+    )
+    earlier = earlier.filter(pc.is_valid(earlier.column("order_id")))
+    late_count = max(1, round(len(customer_ids) * LATE_ORDER_SHARE))
+    buyers = rng.choice(customer_ids, late_count)
+    ordered = day_start - (rng.uniform(1, LATE_DAYS_MAX, late_count) * DAY).astype(np.int64)
+    order_ids = counters.take("order_id", late_count)
+    product_ids = rng.integers(1, int(history["product_id"].max()) + 1, late_count).astype(np.int64)
+    price = price_at(history, product_ids, ordered)
+    loaded = day_start + (rng.random(late_count) * DAY).astype(np.int64)
+    parts = [
+        orders,
+        pa.table(
+            {
+                "order_id": order_ids,
+                "customer_id": buyers,
+                "ordered_at": iso(ordered),
+                "status": np.full(late_count, "completed"),
+                "amount": price,
+                "_loaded_at": pa.array(loaded, TS),
+            }
+        ).cast(orders.schema),
+    ]
+    late_items = pa.table(
+        {
+            "order_item_id": counters.take("order_item_id", late_count),
+            "order_id": order_ids,
+            "product_id": product_ids,
+            "quantity": np.ones(late_count, dtype=np.int32),
+            "unit_price": price,
+            "_loaded_at": pa.array(loaded + SECOND, TS),
+        }
+    ).cast(items.schema)
+    statuses = np.array(earlier.column("status").to_pylist(), dtype=object)
+    correctable = np.flatnonzero(np.isin(statuses, list(CORRECTED_STATUS)))
+    corrected = rng.choice(
+        correctable,
+        min(len(correctable), max(1, round(earlier.num_rows * CORRECTED_ORDER_SHARE))),
+        replace=False,
+    )
+    redelivered = rng.choice(
+        earlier.num_rows,
+        min(earlier.num_rows, max(1, round(earlier.num_rows * REDELIVERED_ORDER_SHARE))),
+        replace=False,
+    )
+    for rows, status in (
+        (corrected, [CORRECTED_STATUS[value] for value in statuses[corrected]]),
+        (redelivered, None),
+    ):
+        picked = earlier.take(pa.array(np.sort(rows), pa.int64()))
+        if status is not None:
+            picked = picked.set_column(
+                picked.schema.get_field_index("status"), "status", pa.array(status, pa.string())
+            )
+        stamps = day_start + (rng.random(picked.num_rows) * DAY).astype(np.int64)
+        parts.append(picked.append_column("_loaded_at", pa.array(stamps, TS)).cast(orders.schema))
+    return pa.concat_tables(parts), pa.concat_tables([items, late_items])
+
+
 def generate_next_day(
     out_dir: str | Path, *, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Append one more simulated day: new orders, lines and page views of existing customers,
-    and some customers changing plan (new change-log rows and a rewritten current state), so
-    a snapshot sees change. Faults are not injected into the extra day."""
+    late orders, corrections and re-deliveries of earlier orders (see
+    `_late_and_revised_orders`), and some customers changing plan (new change-log rows and a
+    rewritten current state), so a snapshot sees change. Faults are not injected into the
+    extra day. Each table's rows of the day go to one file, `part-day-<day index>.parquet`."""
     say = progress or _quiet
     out_dir = Path(out_dir)
     summary_path = out_dir / "_generator.json"
@@ -225,6 +310,16 @@ def generate_next_day(
             }
         ),
     }
+    tables["orders"], tables["order_items"] = _late_and_revised_orders(
+        np.random.default_rng([params["seed"], 4, day_index]),
+        out_dir,
+        tables["orders"],
+        tables["order_items"],
+        counters,
+        history,
+        ids,
+        day_start,
+    )
     changing = np.flatnonzero(rng.random(n) < 0.02)
     if len(changing) == 0:
         changing = np.array([0])

@@ -166,11 +166,11 @@ ecdf as (
     select
         value_counts.feature_name,
         value_counts.num_value,
-        sum(cast(value_counts.reference_hits as {{ double }})) over cumulative
+        (sum(cast(value_counts.reference_hits as {{ double }})) over cumulative)
         / chosen.reference_count as reference_cdf,
-        sum(cast(value_counts.current_hits as {{ double }})) over cumulative
+        (sum(cast(value_counts.current_hits as {{ double }})) over cumulative)
         / chosen.current_count as current_cdf,
-        lead(value_counts.num_value) over cumulative - value_counts.num_value as step_width
+        (lead(value_counts.num_value) over cumulative) - value_counts.num_value as step_width
     from value_counts
     inner join chosen on value_counts.feature_name = chosen.feature_name
     where chosen.method in ('ks', 'wasserstein')

@@ -12,62 +12,102 @@
     {{ return(adapter.dispatch('population_stability', 'trainset')(reference, current, columns, bins)) }}
 {%- endmacro %}
 
+{#- All columns at once, in long form (one row per column and input row): one aggregate gives
+    every column's cut points, one more every bin's count, whatever the number of columns. -#}
 {% macro default__population_stability(reference, current, columns, bins=10) -%}
-    {%- for column in columns %}
     select
-        '{{ column }}' as feature_name,
-        sum(
-            (greatest(current_share, 0.0001) - greatest(reference_share, 0.0001))
-            * ln(greatest(current_share, 0.0001) / greatest(reference_share, 0.0001))
-        ) as psi,
-        max(reference_rows) as reference_rows,
-        max(current_rows) as current_rows
+        psi_columns.feature_name,
+        psi_sums.psi,
+        psi_sums.reference_rows,
+        psi_sums.current_rows
     from (
+        values
+        {%- for column in columns %}
+            ('{{ column }}'){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as psi_columns (feature_name)
+    left join (
         select
-            coalesce(reference_bins.bin, current_bins.bin) as bin,
-            coalesce(reference_bins.share, 0) as reference_share,
-            coalesce(current_bins.share, 0) as current_share,
-            max(reference_bins.total) over () as reference_rows,
-            max(current_bins.total) over () as current_rows
+            psi_shares.feature_name,
+            sum(
+                (greatest(psi_shares.current_share, 0.0001) - greatest(psi_shares.reference_share, 0.0001))
+                * ln(greatest(psi_shares.current_share, 0.0001) / greatest(psi_shares.reference_share, 0.0001))
+            ) as psi,
+            max(psi_shares.reference_rows) as reference_rows,
+            max(psi_shares.current_rows) as current_rows
         from (
-            {{ trainset._psi_bins(reference, reference, column, bins) }}
-        ) as reference_bins
-        full outer join (
-            {{ trainset._psi_bins(reference, current, column, bins) }}
-        ) as current_bins
-            on reference_bins.bin = current_bins.bin
-    ) as shares
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+            select
+                coalesce(reference_bins.feature_name, current_bins.feature_name) as feature_name,
+                coalesce(reference_bins.share, 0) as reference_share,
+                coalesce(current_bins.share, 0) as current_share,
+                max(reference_bins.total) over (
+                    partition by coalesce(reference_bins.feature_name, current_bins.feature_name)
+                ) as reference_rows,
+                max(current_bins.total) over (
+                    partition by coalesce(reference_bins.feature_name, current_bins.feature_name)
+                ) as current_rows
+            from (
+                {{ trainset._psi_bins(reference, reference, columns, bins) }}
+            ) as reference_bins
+            full outer join (
+                {{ trainset._psi_bins(reference, current, columns, bins) }}
+            ) as current_bins
+                on
+                    reference_bins.feature_name = current_bins.feature_name
+                    and reference_bins.bin = current_bins.bin
+        ) as psi_shares
+        group by psi_shares.feature_name
+    ) as psi_sums
+        on psi_columns.feature_name = psi_sums.feature_name
+{%- endmacro %}
+
+{# The columns of `relation` in long form: feature_name, value (as a double). #}
+{% macro _psi_values(relation, columns) -%}
+    {%- for column in columns %}
+        select
+            '{{ column }}' as feature_name,
+            cast({{ column }} as {{ trainset.drift_double() }}) as value
+        from {{ relation }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 {%- endmacro %}
 
-{# Shares of `relation`'s rows in the quantile bins of `reference` for one column: the cut
-   points are computed once, in one aggregate over the reference, and joined to every row. #}
-{% macro _psi_bins(reference, relation, column, bins) -%}
+{# Shares of `relation`'s rows in the quantile bins of `reference`, per column. #}
+{% macro _psi_bins(reference, relation, columns, bins) -%}
     select
-        bin,
-        cast(count(*) as {{ trainset.drift_double() }}) / sum(count(*)) over () as share,
-        sum(count(*)) over () as total
+        binned.feature_name,
+        binned.bin,
+        cast(count(*) as {{ trainset.drift_double() }})
+        / sum(count(*)) over (partition by binned.feature_name) as share,
+        sum(count(*)) over (partition by binned.feature_name) as total
     from (
         select
+            long_values.feature_name,
             case
-                when {{ column }} is null then -1
+                when long_values.value is null then -1
                 {%- for step in range(1, bins) %}
-                    when {{ column }} <= cut_points.q{{ step }} then {{ step }}
+                    when long_values.value <= cut_points.q{{ step }} then {{ step }}
                 {%- endfor %}
                 else {{ bins }}
             end as bin
-        from {{ relation }}
-        cross join (
+        from (
+            {{ trainset._psi_values(relation, columns) }}
+        ) as long_values
+        left join (
             select
+                reference_values.feature_name,
                 {%- for step in range(1, bins) %}
-                    percentile_cont({{ step / bins }}) within group (order by {{ column }}) as q{{ step }}
-                    {%- if not loop.last %},{% endif %}
+                    percentile_cont({{ step / bins }}) within group (order by reference_values.value)
+                    as q{{ step }}{% if not loop.last %},{% endif %}
                 {%- endfor %}
-            from {{ reference }}
+            from (
+                {{ trainset._psi_values(reference, columns) }}
+            ) as reference_values
+            group by reference_values.feature_name
         ) as cut_points
+            on long_values.feature_name = cut_points.feature_name
     ) as binned
-    group by bin
+    group by binned.feature_name, binned.bin
 {%- endmacro %}

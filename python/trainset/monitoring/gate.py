@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..dbt import read_artifact
-from ..project import Paths, connect_duckdb
+from ..project import Paths
 from .drift import DRIFT_TEST, DriftRefusedError
+from .manifest import open_built_models
 
 FAILING = {"fail", "error", "runtime error"}
 _ACCEPTED: ContextVar[bool] = ContextVar("trainset_accept_drift", default=False)
@@ -96,7 +97,10 @@ def export_drift_decision(
         return {"checked": False, "reason": "no drift model over the training set"}
     decision: dict[str, Any] = {"checked": True, "models": {}}
     refused: list[str] = []
-    connection = connect_duckdb(paths.duckdb_path, read_only=True)
+    built = [
+        entry["node"] for model_id, entry in models.items() if statuses.get(model_id) == "success"
+    ]
+    connection = open_built_models(paths, manifest, built)
     try:
         for model_id, entry in sorted(models.items()):
             node = entry["node"]

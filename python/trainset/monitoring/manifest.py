@@ -29,11 +29,31 @@ def _relation(node: dict[str, Any]) -> str:
     return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
 
 
+def open_built_models(paths: Any, manifest: dict[str, Any], nodes: list[dict[str, Any]]) -> Any:
+    """A DuckDB connection in which each node's relation (`"schema"."name"`) reads the table
+    the last build made: the build's DuckDB file, or on Spark (the manifest's adapter) views
+    over the table's Parquet files in the session warehouse. Read-only either way."""
+    from ..engines import spark_table_location
+    from ..project import connect_duckdb
+
+    if manifest.get("metadata", {}).get("adapter_type") != "spark":
+        return connect_duckdb(paths.duckdb_path, read_only=True)
+    connection = connect_duckdb()
+    for node in nodes:
+        name = node.get("alias") or node["name"]
+        location = spark_table_location(paths.project_dir, node["schema"], name)
+        files = str(location / "*.parquet").replace("'", "''")
+        connection.execute(f'create schema if not exists "{node["schema"]}"')
+        connection.execute(
+            f"create view {_relation(node)} as select * from read_parquet('{files}')"
+        )
+    return connection
+
+
 def feature_profile(paths: Any, training_model_id: str) -> dict[str, Any]:
     """Per feature: rows, nulls, distinct, mean, std, min, max, quantiles, histogram bins and
     top categories, as the last build computed them for the set being exported."""
     from ..dbt import read_artifact
-    from ..project import connect_duckdb
 
     manifest = read_artifact(paths.target_dir, "manifest.json")
     run_results = read_artifact(paths.target_dir, "run_results.json")
@@ -46,7 +66,10 @@ def feature_profile(paths: Any, training_model_id: str) -> dict[str, Any]:
     }
     if PROFILE_MODEL not in nodes or statuses.get(nodes[PROFILE_MODEL][0]) != "success":
         return {"profiled": False, "reason": f"{PROFILE_MODEL} did not run in the last build"}
-    connection = connect_duckdb(paths.duckdb_path, read_only=True)
+    built_nodes = [nodes[PROFILE_MODEL][1]]
+    if HISTOGRAM_MODEL in nodes and statuses.get(nodes[HISTOGRAM_MODEL][0]) == "success":
+        built_nodes.append(nodes[HISTOGRAM_MODEL][1])
+    connection = open_built_models(paths, manifest, built_nodes)
     try:
         result = connection.sql(
             f"select * from {_relation(nodes[PROFILE_MODEL][1])} order by feature_name"

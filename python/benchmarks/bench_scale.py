@@ -1,0 +1,272 @@
+"""The whole pipeline at growing sizes: generate, full build, a daily increment, export.
+
+    python python/benchmarks/bench_scale.py [--customers 50000 200000 1000000] [--with-2m]
+        [--days 300] [--seed 11] [--work data/bench_scale] [--keep]
+
+For each size, in its own folder under `--work` (landing zone, DuckDB file, target folder,
+exports), each step a child process of the `trainset` command line, as a user runs it:
+- `trainset generate`: its time;
+- `trainset build` on an empty database: its time, its peak resident memory (the largest
+  process of the step: the command line or dbt's child, from `wait4`), the ten slowest dbt
+  nodes from `run_results.json`, the database size after it;
+- a daily increment: one more simulated day appended to the landing zone, then `trainset
+  build` again; its time and its share of the full build's. Measured only when the build is
+  incremental (`trainset build --since` exists); otherwise "not measured";
+- `trainset export churn_30d`: its time.
+Prints the date, the machine, the DuckDB memory limit in force and the load average before and
+after each size, then one summary table with each size's build time and memory as ratios of the
+smallest size's (measured in the same run). At 50k and 200k it takes about 5 minutes on a quiet
+2-core machine; 1M adds about 10 more. Memory limit: TRAINSET_DUCKDB_MEMORY_LIMIT (profiles.yml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+TRAINSET = [sys.executable, "-m", "trainset.cli"]
+SLOWEST = 10
+
+
+@dataclass
+class Step:
+    """One child process: wall seconds and the peak resident memory of its largest process."""
+
+    seconds: float
+    peak_rss_bytes: int
+    ok: bool
+    tail: str = ""
+
+
+@dataclass
+class SizeResult:
+    customers: int
+    raw_rows: int = 0
+    generate: Step | None = None
+    build: Step | None = None
+    increment: Step | None = None
+    export: Step | None = None
+    database_bytes: int = 0
+    slowest: list[tuple[float, str]] = field(default_factory=list)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+def run_step(args: list[str], env: dict[str, str]) -> Step:
+    """Run a child and wait for it with `wait4`, whose `ru_maxrss` is the largest resident set
+    of the child and of the descendants it waited for (dbt's process, under `trainset`)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        args,
+        cwd=PROJECT_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    text = output.decode("utf-8", "replace").strip().splitlines()
+    return Step(seconds, usage.ru_maxrss * 1024, process.returncode == 0, "\n".join(text[-15:]))
+
+
+def machine() -> str:
+    memory = "unknown RAM"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.is_file():
+        kilobytes = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        memory = f"{kilobytes / 1024**2:.1f} GiB RAM"
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    return f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {memory}, {platform.platform()}"
+
+
+def versions() -> str:
+    from importlib import metadata
+
+    return ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("duckdb", "dbt-core", "dbt-duckdb")
+    )
+
+
+def load() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def gib(size: int) -> str:
+    return f"{size / 1024**3:.2f} GiB"
+
+
+def slowest_nodes(target_dir: Path) -> list[tuple[float, str]]:
+    path = target_dir / "run_results.json"
+    if not path.is_file():
+        return []
+    results = json.loads(path.read_text())["results"]
+    timed = [(float(r["execution_time"]), r["unique_id"].split(".", 2)[-1]) for r in results]
+    return sorted(timed, reverse=True)[:SLOWEST]
+
+
+def database_bytes(database: Path) -> int:
+    return sum(
+        path.stat().st_size
+        for path in (database, database.with_name(database.name + ".wal"))
+        if path.exists()
+    )
+
+
+def is_incremental() -> bool:
+    """True when `trainset build` takes `--since`: a plain build then runs only what is new."""
+    help_text = subprocess.run(
+        [*TRAINSET, "build", "--help"], cwd=PROJECT_DIR, capture_output=True, text=True
+    ).stdout
+    return "--since" in help_text
+
+
+def append_day(landing: Path) -> None:
+    sys.path.insert(0, str(PROJECT_DIR / "python"))
+    from trainset.sim import generate_next_day
+
+    generate_next_day(landing)
+
+
+def measure(customers: int, options: argparse.Namespace, incremental: bool) -> SizeResult:
+    folder = Path(options.work).resolve() / f"{customers}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    landing, database, target = folder / "landing", folder / "trainset.duckdb", folder / "target"
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "TRAINSET_PROJECT_DIR": str(PROJECT_DIR),
+        "TRAINSET_LANDING_DIR": str(landing),
+        "TRAINSET_DUCKDB_PATH": str(database),
+        "DBT_TARGET_PATH": str(target),
+        "TRAINSET_EXPORTS_DIR": str(folder / "exports"),
+    }
+    result = SizeResult(customers, load_before=load())
+    print(f"\n== {customers:,} customers (load average before: {fmt_load(result.load_before)})")
+    result.generate = run_step(
+        [
+            *TRAINSET,
+            "generate",
+            "--out",
+            str(landing),
+            "--customers",
+            str(customers),
+            "--days",
+            str(options.days),
+            "--seed",
+            str(options.seed),
+        ],
+        env,
+    )
+    summary = json.loads((landing / "_generator.json").read_text())
+    result.raw_rows = sum(summary["rows"].values())
+    print(f"generate: {result.generate.seconds:.1f} s, {result.raw_rows:,} raw rows")
+    result.build = run_step([*TRAINSET, "build"], env)
+    result.slowest = slowest_nodes(target)
+    result.database_bytes = database_bytes(database)
+    print(
+        f"build: {result.build.seconds:.1f} s, peak RSS {gib(result.build.peak_rss_bytes)}, "
+        f"database {gib(result.database_bytes)}, {'passed' if result.build.ok else 'FAILED'}"
+    )
+    if not result.build.ok:
+        print(result.build.tail)
+    print(f"the {SLOWEST} slowest nodes:")
+    for seconds, name in result.slowest:
+        print(f"  {seconds:8.1f} s  {name}")
+    if incremental and result.build.ok:
+        append_day(landing)
+        result.increment = run_step([*TRAINSET, "build"], env)
+        share = result.increment.seconds / result.build.seconds
+        print(
+            f"daily increment: {result.increment.seconds:.1f} s ({share:.0%} of the full build), "
+            f"peak RSS {gib(result.increment.peak_rss_bytes)}"
+        )
+    else:
+        print("daily increment: not measured (the build is not incremental yet)")
+    if result.build.ok:
+        result.export = run_step([*TRAINSET, "export", "churn_30d"], env)
+        print(f"export: {result.export.seconds:.1f} s, {'ok' if result.export.ok else 'FAILED'}")
+        if not result.export.ok:
+            print(result.export.tail)
+    result.load_after = load()
+    print(f"load average after: {fmt_load(result.load_after)}")
+    if not options.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def fmt_load(values: tuple[float, float, float]) -> str:
+    return " ".join(f"{value:.2f}" for value in values)
+
+
+def report(results: list[SizeResult]) -> None:
+    base = results[0]
+    print("\n== summary (ratios against the first size, measured in this run)")
+    print(
+        f"{'customers':>10} {'raw rows':>12} {'generate s':>10} {'build s':>8} {'x':>6} "
+        f"{'peak RSS':>10} {'x':>6} {'database':>10} {'increment s':>11} {'export s':>8}"
+    )
+    for result in results:
+        build, generate, export = result.build, result.generate, result.export
+        assert build is not None and generate is not None and base.build is not None
+        increment = f"{result.increment.seconds:.1f}" if result.increment else "not measured"
+        print(
+            f"{result.customers:>10,} {result.raw_rows:>12,} {generate.seconds:>10.1f} "
+            f"{build.seconds:>8.1f} {build.seconds / base.build.seconds:>6.2f} "
+            f"{gib(build.peak_rss_bytes):>10} "
+            f"{build.peak_rss_bytes / base.build.peak_rss_bytes:>6.2f} "
+            f"{gib(result.database_bytes):>10} {increment:>11} "
+            f"{(f'{export.seconds:.1f}' if export else '-'):>8}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, nargs="+", default=[50_000, 200_000, 1_000_000])
+    parser.add_argument("--with-2m", action="store_true", help="add 2,000,000 customers")
+    parser.add_argument("--days", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--work", default=str(PROJECT_DIR / "data" / "bench_scale"))
+    parser.add_argument("--keep", action="store_true", help="keep each size's files")
+    options = parser.parse_args()
+    sizes = sorted(set(options.customers + ([2_000_000] if options.with_2m else [])))
+    incremental = is_incremental()
+    print(f"trainset scale benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    print(f"versions: {versions()}, Python {platform.python_version()}")
+    print(
+        "DuckDB memory limit: "
+        f"{os.environ.get('TRAINSET_DUCKDB_MEMORY_LIMIT', 'profiles.yml default')}, "
+        f"dbt threads: {os.environ.get('TRAINSET_THREADS', 'profiles.yml default')}"
+    )
+    print(f"sizes: {', '.join(f'{size:,}' for size in sizes)} customers, {options.days} days")
+    results = [measure(size, options, incremental) for size in sizes]
+    report(results)
+    return 0 if all(result.build and result.build.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

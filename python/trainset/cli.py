@@ -90,6 +90,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def _build(out: Output, paths: Paths, select: Sequence[str] | None = None, **kwargs: Any) -> float:
     """The build as one step; its seconds. Raises BuildFailedError (after dbt's error lines)
     when it fails."""
+    from .availability import require_nothing_blocked
     from .pipeline import build
 
     if not paths.landing_dir.is_dir():
@@ -116,6 +117,7 @@ def _build(out: Output, paths: Paths, select: Sequence[str] | None = None, **kwa
             "the dbt build failed (dbt's errors above, its full log in "
             f"{paths.target_dir / 'logs'}); fix the failing models or data and build again"
         )
+    require_nothing_blocked(paths)
     return float(step["seconds"])
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .availability import require_available
 from .build import build_lock
 from .dbt import DatabaseBusyError, read_artifact
 from .engines import adapter_type, read_parquet_table, spark_table_location
@@ -337,6 +338,7 @@ def _export(
     progress(f"export {task}: checking the last build of {model.unique_id} and its upstream")
     build = require_build(paths)
     record = build.record
+    require_available((record.landing or {}).get("availability"), manifest, model.unique_id)
     gate: GateReport = require_gate(paths.target_dir, model.unique_id)
     progress(
         f"export {task}: gate passed (build {record.build_id}, {len(gate.passed)} nodes and tests)"

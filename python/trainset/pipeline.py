@@ -11,6 +11,7 @@ from typing import Any
 
 from . import build as records
 from . import incremental
+from .availability import check_availability
 from .dbt import DbtRun, read_artifact, run_dbt
 from .errors import RefusedError
 from .landing import LandingError, require_landing
@@ -150,6 +151,11 @@ def _build_steps(
     )
     for warning in report.warnings:
         progress(f"build: warning: {warning}")
+    availability = check_availability(paths)
+    record.landing["availability"] = availability.to_record()
+    records.write_record(paths.target_dir, record)
+    for gap in availability.gaps:
+        progress(f"build: blocked: {gap.line()}; what depends on it is not built")
     ensure_packages(paths)
     if freshness:
         stale = check_freshness(paths, progress, dbt_log)
@@ -173,7 +179,7 @@ def _build_steps(
         )
         if not batch.success:
             return batch
-    args = ["build", *extra_args, *plan.dbt_args()]
+    args = ["build", *availability.exclude_args(), *extra_args, *plan.dbt_args()]
     if select:
         args += ["--select", *select]
     return run_dbt(args, paths, progress=dbt_progress, log=dbt_log)

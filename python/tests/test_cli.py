@@ -4,6 +4,7 @@ results that say so, quiet output without escape codes; and the dbt runner's iso
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 
 from trainset.dbt import read_artifact, run_dbt
 from trainset.output import CLEAR_LINE, Output
-from trainset.project import connect_duckdb
+from trainset.project import Paths, connect_duckdb
 from trainset.verify import compare_tables
 
 
@@ -195,3 +196,35 @@ def test_differences_show_plain_values():
     actual = pa.table({"customer_id": [1, 2], "cutoff_at": [0, 0], "n": [3, 6]}, schema=schema)
     differences = compare_tables(expected, actual, ["customer_id", "cutoff_at"])
     assert differences == ["column 'n': 1 rows differ, e.g. (2, 1970-01-01): 5 exported, 6 rebuilt"]
+
+
+def test_dbt_sessions_take_the_memory_limit_and_spill_folder_from_the_environment(
+    tmp_path, monkeypatch
+):
+    # The limit a user sets reaches dbt's DuckDB session, rendered as DuckDB renders it; the
+    # spill folder defaults to one beside the database file; insertion order is not kept.
+    monkeypatch.setenv("TRAINSET_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.delenv("TRAINSET_DUCKDB_TEMP_DIR", raising=False)
+    paths = replace(
+        Paths.resolve(),
+        duckdb_path=tmp_path / "settings.duckdb",
+        target_dir=tmp_path / "target",
+        landing_dir=tmp_path / "landing",
+    )
+    query = (
+        "select current_setting('memory_limit') as memory_limit, "
+        "current_setting('temp_directory') as temp_directory, "
+        "current_setting('preserve_insertion_order') as preserve_insertion_order"
+    )
+    log: list[str] = []
+    run = run_dbt(["show", "--inline", query, "--output", "json"], paths, log=log.append)
+    assert run.success, run.errors
+    shown = next(json.loads(line)["show"][0] for line in log if '"memory_limit"' in line)
+    reference = connect_duckdb()
+    reference.execute("set memory_limit = '1GB'")
+    expected_limit = reference.sql("select current_setting('memory_limit')").fetchone()[0]
+    assert shown == {
+        "memory_limit": expected_limit,
+        "temp_directory": f"{paths.duckdb_path}.tmp",
+        "preserve_insertion_order": False,
+    }

@@ -11,11 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import EXIT_INPUT, EXIT_USAGE, TrainsetError
 from ..export import _meta, feature_definitions, find_training_model, training_models
 
 
-class CatalogError(RuntimeError):
-    """Raised when the manifest declares no serving model, or an unusable one."""
+class CatalogError(TrainsetError, RuntimeError):
+    """Raised when the manifest declares no serving model, or an unusable one: fix the
+    serving model's YAML (`meta.serving`, `meta.feature`, `data_type`) and build again."""
+
+    exit_code = EXIT_INPUT
+
+
+class UnknownServingTaskError(CatalogError):
+    """Raised when the task asked for (`--task`) serves nothing from the serving model."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ class ServingCatalog:
         features), the same hash an export of that task records."""
         task = task or self.default_task
         if task not in self.definitions:
-            raise CatalogError(
+            raise UnknownServingTaskError(
                 f"No training task {task!r} serves from {self.view} (known: {', '.join(sorted(self.definitions)) or 'none'})."
             )
         return self.definitions[task]["code_hash"]
@@ -68,6 +78,12 @@ class ServingCatalog:
         if not self.services:
             raise CatalogError(f"No training model declares features served by {self.view}.")
         return sorted(self.services)[0]
+
+
+def _yaml_path(node: dict[str, Any]) -> str:
+    """The YAML that declares a model's meta and columns (else its SQL file): what to fix."""
+    patch = node.get("patch_path") or ""
+    return patch.split("://", 1)[-1] if patch else str(node.get("original_file_path"))
 
 
 def serving_model(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -89,17 +105,13 @@ def load_catalog(manifest: dict[str, Any]) -> ServingCatalog:
     spec = _meta(node)["serving"]
     missing = [key for key in ("view", "entity_column", "as_of_column") if not spec.get(key)]
     if missing:
-        raise CatalogError(
-            f"{node.get('original_file_path')}: config.meta.serving lacks {', '.join(missing)}."
-        )
+        raise CatalogError(f"{_yaml_path(node)}: config.meta.serving lacks {', '.join(missing)}.")
     features = []
     for name, column in (node.get("columns") or {}).items():
         if "feature" not in _meta(column):
             continue
         if not column.get("data_type"):
-            raise CatalogError(
-                f"{node.get('original_file_path')}: feature column {name} has no data_type."
-            )
+            raise CatalogError(f"{_yaml_path(node)}: feature column {name} has no data_type.")
         features.append(
             OnlineFeature(
                 name=name,
@@ -109,7 +121,7 @@ def load_catalog(manifest: dict[str, Any]) -> ServingCatalog:
             )
         )
     if not features:
-        raise CatalogError(f"{node.get('original_file_path')}: no column has meta.feature.")
+        raise CatalogError(f"{_yaml_path(node)}: no column has meta.feature.")
     served = {feature.name for feature in features}
     services: dict[str, tuple[str, ...]] = {}
     definitions: dict[str, dict[str, Any]] = {}
@@ -125,7 +137,7 @@ def load_catalog(manifest: dict[str, Any]) -> ServingCatalog:
         if absent:
             raise CatalogError(
                 f"Training task {task} uses features the serving model {node['name']} does not "
-                f"serve: {', '.join(absent)}. Add them to {node.get('original_file_path')}."
+                f"serve: {', '.join(absent)}. Add them to {_yaml_path(node)}."
             )
         services[task] = tuple(names)
         definitions[task] = feature_definitions(manifest, find_training_model(manifest, task))

@@ -1,4 +1,11 @@
-"""The `materialize`, `serve` and `skew` subcommands of the `trainset` command line."""
+"""The `materialize`, `serve` and `skew` subcommands of the `trainset` command line.
+
+Their errors derive from `trainset.errors.TrainsetError` and pass through to the command line,
+which prints each as one line naming what to fix and exits with the code of its kind: 2 an
+unknown task or store URL, 3 a missing build, an unusable serving model or an unreadable
+store, 4 a store with no version yet, 5 a build whose tests failed, 7 a database held by a
+build.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import EXIT_CHECK_FAILED, EXIT_OK, InputError
 from ..project import Paths
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _say(message: str) -> None:
@@ -23,26 +27,26 @@ def _paths(args: argparse.Namespace) -> Paths:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from .catalog import CatalogError
-    from .materialize import MaterializeError, materialize
-    from .store import StoreUnavailableError
+    from .materialize import materialize
 
     changed = None
     if args.changed:
-        text = Path(args.changed).read_text(encoding="utf-8").split()
+        try:
+            text = Path(args.changed).read_text(encoding="utf-8").split()
+        except OSError as error:
+            raise InputError(
+                f"--changed {args.changed}: {error.strerror}; pass a file of the entity keys "
+                "the build changed, or leave --changed out to read the whole mart."
+            ) from error
         changed = [int(item) if item.lstrip("-").isdigit() else item for item in text]
-    try:
-        info = materialize(
-            _paths(args),
-            store=args.store,
-            task=args.task,
-            incremental=args.incremental,
-            changed=changed,
-            progress=_say,
-        )
-    except (MaterializeError, CatalogError, StoreUnavailableError) as error:
-        _say(f"materialize: {error}")
-        return EXIT_FAILED
+    info = materialize(
+        _paths(args),
+        store=args.store,
+        task=args.task,
+        incremental=args.incremental,
+        changed=changed,
+        progress=_say,
+    )
     print(json.dumps({key: value for key, value in info.__dict__.items() if key != "extra"}))
     return EXIT_OK
 
@@ -60,23 +64,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_skew(args: argparse.Namespace) -> int:
-    from .skew import SkewError, check_log, check_store
-    from .store import StoreUnavailableError, default_store_url, open_store
+    from .skew import check_log, check_store
+    from .store import default_store_url, open_store
 
     paths = _paths(args)
-    try:
-        if args.log_dir:
+    if args.log_dir:
+        try:
             report = check_log(paths, args.log_dir, args.task)
-        else:
-            store = open_store(args.store or default_store_url(paths.project_dir))
-            report = check_store(paths, store, args.task)
-    except (SkewError, StoreUnavailableError, FileNotFoundError) as error:
-        _say(f"skew: {error}")
-        return EXIT_FAILED
+        except FileNotFoundError as error:
+            raise InputError(
+                f"{error} Pass --log-dir the folder the feature server wrote its request log to."
+            ) from error
+    else:
+        store = open_store(args.store or default_store_url(paths.project_dir))
+        report = check_store(paths, store, args.task)
     _say(report.summary())
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, default=str))
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dbt import read_artifact
+from ..errors import EXIT_BUSY, EXIT_INPUT, EXIT_REFUSED, TrainsetError
 from ..gates import check_gate
 from ..project import Paths
 from .catalog import ServingCatalog, load_catalog
@@ -36,8 +37,23 @@ READ_BATCH = 50_000
 INTEGER_TYPES = ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", "ubigint")
 
 
-class MaterializeError(RuntimeError):
-    """Raised when the serving mart cannot be materialized as it is."""
+class MaterializeError(TrainsetError, RuntimeError):
+    """Raised when the serving mart cannot be materialized as it is (the build's database is
+    missing, or the mart breaks a rule of the online store): fix the build's input."""
+
+    exit_code = EXIT_INPUT
+
+
+class MaterializeBusyError(MaterializeError):
+    """Raised when another process (a build) holds the database the mart is read from."""
+
+    exit_code = EXIT_BUSY
+
+
+class MaterializeRefusedError(MaterializeError):
+    """Raised when the last build's tests did not pass upstream of the serving mart."""
+
+    exit_code = EXIT_REFUSED
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ def read_source(
     try:
         connection = duckdb.connect(str(source.duckdb_path), read_only=True)
     except duckdb.IOException as error:
-        raise MaterializeError(
+        raise MaterializeBusyError(
             f"Cannot read {source.duckdb_path} ({error}); another process (a build?) holds it. "
             "Materialize after the build finishes."
         ) from error
@@ -192,11 +208,12 @@ def default_source(paths: Paths, catalog: ServingCatalog) -> Source:
     manifest = read_artifact(paths.target_dir, "manifest.json")
     report = check_gate(manifest, run_results, catalog.unique_id)
     if not report.ok:
-        shown = "\n  - ".join(report.problems[:20])
-        raise MaterializeError(
+        shown = "; ".join(report.problems[:5])
+        more = f" (and {len(report.problems) - 5} more)" if len(report.problems) > 5 else ""
+        raise MaterializeRefusedError(
             f"Materialization of {catalog.unique_id} refused: {len(report.problems)} upstream "
-            f"nodes and tests did not pass in the last build:\n  - {shown}\nFix them and run "
-            "`trainset build` again; the online store keeps serving its current version."
+            "nodes and tests did not pass in the last build; fix them and run `trainset build` "
+            f"again (the online store keeps serving its current version): {shown}{more}"
         )
     return Source(
         duckdb_path=paths.duckdb_path,

@@ -23,16 +23,19 @@ import orjson
 import pyarrow as pa
 
 from ..dbt import read_artifact
+from ..errors import EXIT_INPUT, TrainsetError
 from ..export import _meta, find_training_model
 from ..project import Paths
 from .catalog import load_catalog
-from .store import OnlineStore, VersionInfo
+from .store import NotMaterializedError, OnlineStore, VersionInfo
 
 EXAMPLES = 5
 
 
-class SkewError(RuntimeError):
-    """Raised when the check cannot run (no compiled training model, no store version)."""
+class SkewError(TrainsetError, RuntimeError):
+    """Raised when the check cannot run (no compiled training model, no request log rows)."""
+
+    exit_code = EXIT_INPUT
 
 
 @dataclass
@@ -228,7 +231,9 @@ def check_store(
     task = task or load_catalog(manifest).default_task
     info: VersionInfo | None = store.current()
     if info is None:
-        raise SkewError("The online store holds no version: run `trainset materialize` first.")
+        raise NotMaterializedError(
+            f"The online store {store.url} holds no version: run `trainset materialize` first."
+        )
     served: dict[Any, dict[str, Any]] = {}
     for batch in store.scan(info):
         for key, vector in batch:

@@ -30,18 +30,25 @@ from urllib.parse import urlparse
 
 import orjson
 
+from ..errors import EXIT_INPUT, EXIT_NOT_FOUND, TrainsetError, UsageError
+
 KEEP_VERSIONS = 2
 WRITE_BATCH = 10_000
 LOOKUP_CHUNK = 1_000
 WRITE_TIMEOUT = 300.0
 
 
-class StoreUnavailableError(RuntimeError):
-    """The online store cannot be reached (server down, file unreadable)."""
+class StoreUnavailableError(TrainsetError, RuntimeError):
+    """The online store cannot be reached (server down, file unreadable): an input of the
+    command that is missing or invalid."""
+
+    exit_code = EXIT_INPUT
 
 
-class NotMaterializedError(RuntimeError):
-    """The store holds no materialized version yet."""
+class NotMaterializedError(TrainsetError, RuntimeError):
+    """The store holds no materialized version yet: run `trainset materialize`."""
+
+    exit_code = EXIT_NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,10 @@ class SQLiteStore(OnlineStore):
                 )
                 connection.execute("pragma query_only = 1")
             except sqlite3.Error as error:
-                raise StoreUnavailableError(f"Cannot open {self.path}: {error}") from error
+                raise StoreUnavailableError(
+                    f"Cannot open the online store {self.path}: {error}. Check the file, or "
+                    "point --store (TRAINSET_ONLINE_STORE) at another one."
+                ) from error
             self._local.connection = connection
         return connection
 
@@ -179,7 +189,11 @@ class SQLiteStore(OnlineStore):
         except sqlite3.OperationalError as error:
             if "no such table" in str(error):
                 return None
-            raise StoreUnavailableError(f"{self.path}: {error}") from error
+            raise StoreUnavailableError(
+                f"Cannot read the online store {self.path}: {error}. Check that it is a "
+                "store `trainset materialize` wrote, or point --store (TRAINSET_ONLINE_STORE) "
+                "at another one."
+            ) from error
         return self._info(connection, row[0]) if row else None
 
     def lookup(self, keys: list[Any]) -> tuple[VersionInfo, list[bytes | None]]:
@@ -528,7 +542,7 @@ def open_store(url: str) -> OnlineStore:
         return SQLiteStore(url.removeprefix("sqlite:///"))
     parsed = urlparse(url)
     if parsed.scheme and len(parsed.scheme) > 1:
-        raise ValueError(
+        raise UsageError(
             f"Unsupported online store {url!r}: use a SQLite file path, sqlite:///path or redis://host:port/db."
         )
     return SQLiteStore(url)

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -180,3 +180,25 @@ def test_build_leaves_out_the_dependents_builds_the_rest_and_export_refuses(dama
     assert export.returncode == 5, export.stderr
     assert f"day {damaged['missing']} missing" in export.stderr
     assert not paths.exports_dir.exists() or not any(paths.exports_dir.rglob("*.parquet"))
+
+
+def test_as_of_moves_the_reference_time(damaged):
+    before_gaps = datetime.combine(damaged["missing"], datetime.min.time(), tzinfo=UTC)
+    report = check_availability(damaged["paths"], as_of=before_gaps)
+    assert report.reference_at == before_gaps.isoformat()
+    assert report.gaps == []
+    after_gaps = before_gaps + timedelta(days=3)
+    found = {(g.table, g.day) for g in check_availability(damaged["paths"], after_gaps).gaps}
+    assert found == {("web_events", str(damaged["missing"])), ("order_items", str(damaged["cut"]))}
+
+
+def test_as_of_that_is_not_a_time_is_refused(tmp_path):
+    result = subprocess.run(
+        [str(TRAINSET), "build", "--as-of", "yesterday"],
+        env={**os.environ, "TRAINSET_LANDING_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--as-of 'yesterday' is not a date or time" in result.stderr

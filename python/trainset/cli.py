@@ -135,8 +135,16 @@ def cmd_build(args: argparse.Namespace) -> int:
         freshness=args.freshness,
         since=args.since,
         full_refresh=args.full_refresh,
+        as_of=_as_of(args.as_of),
     )
     return EXIT_OK
+
+
+def _as_of(text: str | None):
+    """`--as-of`: the reference time of the data availability check, or None (the newest load)."""
+    from .incremental import parse_instant
+
+    return parse_instant(text, "--as-of") if text is not None else None
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -441,6 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--full-refresh", action="store_true", help="rebuild every incremental model from scratch"
+    )
+    build.add_argument(
+        "--as-of",
+        metavar="T",
+        help="reference time of the data availability check (ISO date or time, UTC when "
+        "naive; default: the landing zone's newest full day of loads)",
     )
     build.set_defaults(func=cmd_build)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from . import build as records
@@ -61,6 +62,7 @@ def build(
     since: str | None = None,
     until: str | None = None,
     full_refresh: bool = False,
+    as_of: datetime | None = None,
 ) -> DbtRun:
     """Run the whole build under the build lock; raises BuildLockedError at once when another
     build holds the database, LandingError (naming file and column) before dbt starts when the
@@ -70,7 +72,8 @@ def build(
 
     What the incremental models recompute (see `trainset.incremental`): what loaded since the
     last passed build by default, since `since`, the daily batches of [`since`, `until`) (a
-    backfill), or everything with `full_refresh`."""
+    backfill), or everything with `full_refresh`. `as_of` is the reference time of the data
+    availability check (default: the landing zone's newest load; see `trainset.availability`)."""
     increment = {"since": since, "until": until, "full_refresh": full_refresh}
     paths = paths or Paths.resolve()
     with records.build_lock(paths.duckdb_path, "build"):
@@ -86,6 +89,7 @@ def build(
                 dbt_progress,
                 dbt_log,
                 increment,
+                as_of,
             )
         except (LandingError, FreshnessError) as error:
             records.finish_record(paths, record, records.REFUSED, reasons=[_first_line(error)])
@@ -141,6 +145,7 @@ def _build_steps(
     dbt_progress: Callable[[str], None] | None,
     dbt_log: Callable[[str], None] | None,
     increment: dict[str, Any],
+    as_of: datetime | None = None,
 ) -> DbtRun:
     report = require_landing(paths, records.verified_landing_cache(paths.target_dir))
     record.landing = report.to_record()
@@ -151,7 +156,7 @@ def _build_steps(
     )
     for warning in report.warnings:
         progress(f"build: warning: {warning}")
-    availability = check_availability(paths)
+    availability = check_availability(paths, as_of)
     record.landing["availability"] = availability.to_record()
     records.write_record(paths.target_dir, record)
     for gap in availability.gaps:

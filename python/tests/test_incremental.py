@@ -211,3 +211,58 @@ def test_watermark_is_the_newest_load_not_a_faulty_future_one(tmp_path):
     (folder / "part-a.parquet").unlink()
     report.inventory.pop(0)
     assert newest_load(tmp_path, report, now) == "2025-03-02 06:00:00"
+
+
+def test_plan_takes_a_late_file_whole_and_rebuilds_a_rewritten_history(tmp_path):
+    """A plain build starts at the last passed build's newest load, or earlier when a file it
+    did not read holds older loads (a late delivery); a changed file it read, or changed code,
+    rebuilds from scratch."""
+    from conftest import PROJECT_DIR
+    from trainset.build import BuildRecord, write_record
+    from trainset.incremental import plan
+    from trainset.landing import LandingFile, LandingReport
+    from trainset.project import Paths
+
+    paths = Paths(
+        project_dir=PROJECT_DIR,
+        duckdb_path=tmp_path / "x.duckdb",
+        landing_dir=tmp_path / "landing",
+        exports_dir=tmp_path / "exports",
+        target_dir=tmp_path / "target",
+    )
+    paths.duckdb_path.touch()
+    (paths.landing_dir / "orders").mkdir(parents=True)
+    schema = pa.schema([("_loaded_at", pa.timestamp("us", tz="UTC"))])
+    late = [datetime(2025, 3, 9, tzinfo=UTC), datetime(2025, 3, 2, 12, tzinfo=UTC)]
+    pq.write_table(
+        pa.table({"_loaded_at": late}, schema), paths.landing_dir / "orders" / "b.parquet"
+    )
+    read = {"path": "orders/a.parquet", "sha256": "a1", "size": 1, "rows": 1}
+    write_record(
+        paths.target_dir,
+        BuildRecord(
+            build_id="20250310T000000000000Z-00000000",
+            state="passed",
+            started_at="2025-03-10T00:00:00+00:00",
+            pid=1,
+            host="h",
+            database=str(paths.duckdb_path),
+            target_dir=str(paths.target_dir),
+            landing_dir=str(paths.landing_dir),
+            select=None,
+            code_hash="code",
+            landing={"fingerprint": "f", "files": [read]},
+            mode="full",
+            watermark="2025-03-10 00:00:00",
+        ),
+    )
+    same = LandingFile("orders/a.parquet", 1, 1, "a1")
+    only_old = LandingReport(inventory=[same])
+    with_late = LandingReport(inventory=[same, LandingFile("orders/b.parquet", 1, 2, "b1")])
+    assert plan(paths, only_old, "code").vars == {"incremental_watermark": "2025-03-10 00:00:00"}
+    assert plan(paths, with_late, "code").vars == {"incremental_watermark": "2025-03-02 12:00:00"}
+    rewritten = LandingReport(inventory=[LandingFile("orders/a.parquet", 1, 1, "a2")])
+    assert plan(paths, rewritten, "code").mode == "full"
+    assert "orders/a.parquet" in plan(paths, rewritten, "code").reason
+    assert plan(paths, only_old, "other code").mode == "full"
+    assert plan(paths, only_old, "code", full_refresh=True).mode == "full"

@@ -148,6 +148,24 @@ def newest_load(
     return _literal(newest) if newest else None
 
 
+def oldest_load(landing_dir: Path, files: list[str]) -> str | None:
+    """The oldest `_loaded_at` in these landing files (relative paths), read whole: a new file
+    may hold rows loaded long before the last build's newest load (a late delivery)."""
+    oldest: datetime | None = None
+    for name in files:
+        path = Path(landing_dir) / name
+        if path.suffix != ".parquet":
+            continue
+        file = pq.ParquetFile(path)
+        if LOADED_AT_COLUMN not in file.schema_arrow.names:
+            continue
+        for value in file.read(columns=[LOADED_AT_COLUMN]).column(0).to_pylist():
+            value = _aware(value)
+            if value is not None and (oldest is None or value < oldest):
+                oldest = value
+    return _literal(oldest) if oldest else None
+
+
 def current_state_tables(project_dir: Path) -> set[str]:
     """`var('current_state_tables')` from dbt_project.yml."""
     config = yaml.safe_load((Path(project_dir) / "dbt_project.yml").read_text(encoding="utf-8"))
@@ -228,9 +246,16 @@ def plan(
         )
     if not last.watermark:
         return Increment(FULL, f"build {last.build_id} recorded no watermark")
+    # The batch starts at the last build's newest load, or at the oldest load in a file that
+    # build did not read, whichever is earlier: a file delivered after later loads is taken
+    # whole. The models subtract the lookback from it.
+    read_before = {item["path"] for item in (last.landing or {}).get("files", [])}
+    new_files = [item.path for item in report.inventory if item.path not in read_before]
+    oldest_new = oldest_load(paths.landing_dir, new_files)
+    start = min(last.watermark, oldest_new) if oldest_new else last.watermark
     return Increment(
         NEW,
-        f"rows loaded since build {last.build_id} (newest load then {last.watermark}, "
-        "minus the lookback)",
-        vars={"incremental_watermark": last.watermark},
+        f"rows loaded since build {last.build_id} (from {start}, minus the lookback; "
+        f"{len(new_files)} new files)",
+        vars={"incremental_watermark": start},
     )

@@ -170,14 +170,17 @@ ecdf as (
         / chosen.reference_count as reference_cdf,
         (sum(cast(value_counts.current_hits as {{ double }})) over cumulative)
         / chosen.current_count as current_cdf,
-        (lead(value_counts.num_value) over cumulative) - value_counts.num_value as step_width
+        (lead(value_counts.num_value) over ordered) - value_counts.num_value as step_width
     from value_counts
     inner join chosen on value_counts.feature_name = chosen.feature_name
     where chosen.method in ('ks', 'wasserstein')
-    window cumulative as (
-        partition by value_counts.feature_index order by value_counts.num_value
-        rows between unbounded preceding and current row
-    )
+    window
+        cumulative as (
+            partition by value_counts.feature_index order by value_counts.num_value
+            rows between unbounded preceding and current row
+        ),
+        {#- lead takes no frame on Spark #}
+        ordered as (partition by value_counts.feature_index order by value_counts.num_value)
 ),
 
 {# One aggregate over the sorted pass serves both: the largest gap between the two functions

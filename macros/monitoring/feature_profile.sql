@@ -17,40 +17,45 @@
     {{ return(adapter.dispatch('feature_profile', 'trainset')(relation, features)) }}
 {%- endmacro %}
 
+{#- All features at once, in long form (one row per feature and input row, the value as a
+    double or as text by the feature's kind), profiled by one aggregate. -#}
 {% macro default__feature_profile(relation, features) -%}
     {%- set double = trainset.drift_double() -%}
-    {%- for feature in features %}
-        {%- set column = adapter.quote(feature.name) %}
-        select
-            '{{ feature.name }}' as feature_name,
-            '{{ feature.kind }}' as feature_kind,
-            count(*) as row_count,
-            count(*) - count({{ column }}) as null_count,
-            count(distinct {{ column }}) as distinct_count,
-            {%- if feature.kind == 'numeric' %}
-                avg(cast({{ column }} as {{ double }})) as mean_value,
-                stddev_samp(cast({{ column }} as {{ double }})) as std_value,
-                min(cast({{ column }} as {{ double }})) as min_value,
-                max(cast({{ column }} as {{ double }})) as max_value
-                {%- for quantile in [1, 5, 25, 50, 75, 95, 99] %},
-                    percentile_cont({{ quantile / 100 }}) within group (
-                        order by cast({{ column }} as {{ double }})
-                    ) as p{{ '%02d' | format(quantile) }}
-                {%- endfor %}
-            {%- else %}
-                cast(null as {{ double }}) as mean_value,
-                cast(null as {{ double }}) as std_value,
-                cast(null as {{ double }}) as min_value,
-                cast(null as {{ double }}) as max_value
-                {%- for quantile in [1, 5, 25, 50, 75, 95, 99] %},
-                    cast(null as {{ double }}) as p{{ '%02d' | format(quantile) }}
-                {%- endfor %}
+    select
+        profile_values.feature_name,
+        profile_values.feature_kind,
+        count(*) as row_count,
+        count(*) - count(profile_values.num_value) - count(profile_values.cat_value) as null_count,
+        count(distinct profile_values.num_value) + count(distinct profile_values.cat_value) as distinct_count,
+        avg(profile_values.num_value) as mean_value,
+        stddev_samp(profile_values.num_value) as std_value,
+        min(profile_values.num_value) as min_value,
+        max(profile_values.num_value) as max_value
+        {%- for quantile in [1, 5, 25, 50, 75, 95, 99] %},
+            percentile_cont({{ quantile / 100 }}) within group (
+                order by profile_values.num_value
+            ) as p{{ '%02d' | format(quantile) }}
+        {%- endfor %}
+    from (
+        {%- for feature in features %}
+            {%- set column = adapter.quote(feature.name) %}
+            select
+                '{{ feature.name }}' as feature_name,
+                '{{ feature.kind }}' as feature_kind,
+                {%- if feature.kind == 'numeric' %}
+                    cast({{ column }} as {{ double }}) as num_value,
+                    cast(null as {{ dbt.type_string() }}) as cat_value
+                {%- else %}
+                    cast(null as {{ double }}) as num_value,
+                    cast({{ column }} as {{ dbt.type_string() }}) as cat_value
+                {%- endif %}
+            from {{ relation }}
+            {%- if not loop.last %}
+                union all
             {%- endif %}
-        from {{ relation }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+        {%- endfor %}
+    ) as profile_values
+    group by profile_values.feature_name, profile_values.feature_kind
 {%- endmacro %}
 
 {% macro feature_histogram(reference, current, features, bins=20, top=20) -%}

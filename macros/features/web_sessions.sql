@@ -45,10 +45,48 @@
 
 
 {% macro _web_session_versions(page_views, gap_minutes, first_by_arg_min) -%}
-    {%- set gap = "interval '" ~ (gap_minutes | int) ~ " minutes'" %}
+{%- set gap = "interval '" ~ (gap_minutes | int) ~ " minutes'" %}
     with
 
-    session_views as (
+    {{ trainset._web_session_final_sessions(page_views, gap) }},
+
+    {{ trainset._web_session_moments(gap, first_by_arg_min) }},
+
+    {{ trainset._web_session_short_versions(first_by_arg_min) }},
+
+    {{ trainset._web_session_visible_sessions(gap) }},
+
+    {{ trainset._web_session_long_versions() }},
+
+    named_versions as (
+        select * from short_versions
+        union all
+        select * from long_versions
+    ),
+
+    session_versions as (
+        select
+            customer_id,
+            cast(customer_id as {{ dbt.type_string() }}) || '-' || cast(first_event_id as {{ dbt.type_string() }}) as session_id,
+            effective_at,
+            known_at,
+            superseded_at,
+            session_started_at,
+            cast(page_view_count as integer) as page_view_count,
+            {{ trainset.seconds_between('session_started_at', 'effective_at') }} as session_duration_seconds,
+            has_checkout
+        from named_versions
+    )
+
+    select * from session_versions
+{%- endmacro %}
+
+
+{# CTEs `session_views`, `final_breaks`, `final_sessions`: every view numbered in its
+   customer's order and given its final session (the sessions of all views). `gap` is SQL:
+   an interval literal. #}
+{% macro _web_session_final_sessions(page_views, gap) -%}
+session_views as (
         select
             customer_id,
             event_id,
@@ -81,9 +119,15 @@
                 rows between unbounded preceding and current row
             ) as final_session
         from final_breaks
-    ),
+    )
+{%- endmacro %}
 
-    {#- Per view, in load order within its final session: what its final session holds once
+
+{# CTEs `loaded_so_far`, `moments`: per load time of a final session, what it holds once
+   every view loaded by then is visible, and whether it is one session at every moment
+   (`is_single`). #}
+{% macro _web_session_moments(gap, first_by_arg_min) -%}
+{#- Per view, in load order within its final session: what its final session holds once
         this view and every view loaded before it are visible. The last view of each load
         time closes a moment; the next load time supersedes it. #}
     loaded_so_far as (
@@ -125,9 +169,14 @@
             next_known_at as superseded_at
         from loaded_so_far
         where next_known_at is null or next_known_at > known_at
-    ),
+    )
+{%- endmacro %}
 
-    {#- A final session is one session at every moment when it spans at most the gap (any
+
+{# CTE `short_versions`: the versions of the final sessions that are one session at every
+   moment, named by their first visible view. #}
+{% macro _web_session_short_versions(first_by_arg_min) -%}
+{#- A final session is one session at every moment when it spans at most the gap (any
         subset of it is then one session) or when its views were loaded in their order (the
         visible views are then a prefix of it): each moment's version is everything loaded so
         far. #}
@@ -153,9 +202,14 @@
                 and moments.first_position = first_views.view_position
         {%- endif %}
         where moments.is_single
-    ),
+    )
+{%- endmacro %}
 
-    {#- Any other final session can fall apart while some of its views are missing: at each
+
+{# CTEs `long_moments`, `visible_views`, `visible_breaks`, `visible_sessions`: the other
+   final sessions sessionized again at each of their moments, from the views visible then. #}
+{% macro _web_session_visible_sessions(gap) -%}
+{#- Any other final session can fall apart while some of its views are missing: at each
         of its moments its visible views are sessionized again. #}
     long_moments as (
         select
@@ -209,9 +263,14 @@
                 rows between unbounded preceding and current row
             ) as session_number
         from visible_breaks
-    ),
+    )
+{%- endmacro %}
 
-    long_sessions as (
+
+{# CTEs `long_sessions`, `long_versions`: the sessions of each moment, one row per session
+   kept from its first moment to the moment that changes it. #}
+{% macro _web_session_long_versions() -%}
+long_sessions as (
         select
             customer_id,
             moment_at,
@@ -247,27 +306,5 @@
             effective_at,
             page_view_count,
             has_checkout
-    ),
-
-    named_versions as (
-        select * from short_versions
-        union all
-        select * from long_versions
-    ),
-
-    session_versions as (
-        select
-            customer_id,
-            cast(customer_id as {{ dbt.type_string() }}) || '-' || cast(first_event_id as {{ dbt.type_string() }}) as session_id,
-            effective_at,
-            known_at,
-            superseded_at,
-            session_started_at,
-            cast(page_view_count as integer) as page_view_count,
-            {{ trainset.seconds_between('session_started_at', 'effective_at') }} as session_duration_seconds,
-            has_checkout
-        from named_versions
     )
-
-    select * from session_versions
 {%- endmacro %}

@@ -197,7 +197,43 @@
         DuckDB's `timestamp_ns - interval` keeps only microseconds. -#}
     {%- set keyed = spec.embargo is not none %},
 
-    pit_bounds_{{ i }} as (
+    {{ trainset._pit_duckdb_bounds(spec, i, keyed) }},
+    {%- if spec.bitemporal %}
+
+    {{ trainset._pit_duckdb_bitemporal_ranked(spec, i, keyed) }},
+
+    {{ trainset._pit_duckdb_bitemporal_best(spec, i, keyed) }},
+    {%- else %}
+
+    {{ trainset._pit_duckdb_asof_best(spec, i, keyed) }},
+    {%- endif %}
+
+    {{ trainset._pit_duckdb_result(spec, i) }}
+    {%- endfor %}
+
+    select
+        pit_spine.*
+        {%- for spec in specs %}
+        {%- set i = loop.index %}
+        {%- for column in spec.columns %},
+        pit_result_{{ i }}.pit_value_{{ loop.index }} as {{ spec.prefix }}{{ column }}
+        {%- endfor %}
+        {%- endfor %}
+    from {{ spine }} as pit_spine
+    {%- for spec in specs %}
+    {%- set i = loop.index %}
+    left join pit_result_{{ i }}
+        on pit_spine.{{ entity_column }} = pit_result_{{ i }}.pit_entity
+        and pit_spine.{{ cutoff_column }} = pit_result_{{ i }}.pit_cutoff
+    {%- endfor %}
+{%- endmacro %}
+
+
+{# DuckDB, CTE `pit_bounds_<i>`: each (entity, cutoff) of the spine with the bounds of
+   feature view `i`: its ttl start, and in keys mode the cutoff (bitemporal) or the end
+   (cutoff - embargo) as nanosecond keys. #}
+{% macro _pit_duckdb_bounds(spec, i, keyed) -%}
+pit_bounds_{{ i }} as (
         select
             pit_entity,
             pit_cutoff
@@ -210,10 +246,14 @@
             {{ trainset.pit_bound('pit_cutoff', spec.embargo, 'pit_end') }}
             {%- endif %}
         from pit_spine_keys
-    ),
-    {%- if spec.bitemporal %}
+    )
+{%- endmacro %}
 
-    {#- Each row gets a priority (the contract's order: effective_at, known_at, tiebreak) and
+
+{# DuckDB, bitemporal view `i`, CTE `pit_ranked_<i>`: each feature row with its priority
+   (the contract's order) and the first moment it may serve. #}
+{% macro _pit_duckdb_bitemporal_ranked(spec, i, keyed) -%}
+{#- Each row gets a priority (the contract's order: effective_at, known_at, tiebreak) and
         the first cutoff at which it may serve: not before it is known, and not before
         cutoff - embargo reaches effective_at. -#}
     pit_ranked_{{ i }} as (
@@ -258,9 +298,15 @@
         where pit_features.{{ spec.entity_column }} is not null
             and pit_features.{{ spec.effective_column }} is not null
             and pit_features.{{ spec.known_column }} is not null
-    ),
+    )
+{%- endmacro %}
 
-    {#- Rows and cutoffs in one stream per entity, in the order of the cutoff axis: the running
+
+{# DuckDB, bitemporal view `i`, CTEs `pit_stream_<i>`, `pit_running_<i>`, `pit_best_<i>`:
+   rows and cutoffs in one stream per entity; the running maximum of the priority at a
+   cutoff is the winner, joined back for its values. #}
+{% macro _pit_duckdb_bitemporal_best(spec, i, keyed) -%}
+{#- Rows and cutoffs in one stream per entity, in the order of the cutoff axis: the running
         maximum of the priority at a cutoff is the best row servable by then. -#}
     pit_stream_{{ i }} as (
         select
@@ -317,10 +363,14 @@
             on pit_running_{{ i }}.pit_entity = pit_ranked_{{ i }}.pit_entity
             and pit_running_{{ i }}.pit_priority = pit_ranked_{{ i }}.pit_priority
         where pit_running_{{ i }}.pit_side = 1
-    ),
-    {%- else %}
+    )
+{%- endmacro %}
 
-    {#- Without the bitemporal filter the rows serve in effective_at order, so the best row per
+
+{# DuckDB, view `i` without the bitemporal filter, CTEs `pit_ranked_<i>`, `pit_best_<i>`:
+   the best row per (entity, effective_at), then one ASOF JOIN per cutoff. #}
+{% macro _pit_duckdb_asof_best(spec, i, keyed) -%}
+{#- Without the bitemporal filter the rows serve in effective_at order, so the best row per
         (entity, effective_at) is the winner from its effective_at on: one ASOF JOIN. -#}
     pit_ranked_{{ i }} as (
         select
@@ -365,10 +415,14 @@
             {%- else %}
             and pit_bounds_{{ i }}.pit_cutoff {{ '>' if spec.strict else '>=' }} pit_ranked_{{ i }}.pit_effective_at
             {%- endif %}
-    ),
-    {%- endif %}
+    )
+{%- endmacro %}
 
-    pit_result_{{ i }} as (
+
+{# DuckDB, CTE `pit_result_<i>`: the winner's values per (entity, cutoff), null when the
+   winner is older than the ttl. #}
+{% macro _pit_duckdb_result(spec, i) -%}
+pit_result_{{ i }} as (
         select
             pit_entity,
             pit_cutoff
@@ -384,21 +438,4 @@
             {%- endfor %}
         from pit_best_{{ i }}
     )
-    {%- endfor %}
-
-    select
-        pit_spine.*
-        {%- for spec in specs %}
-        {%- set i = loop.index %}
-        {%- for column in spec.columns %},
-        pit_result_{{ i }}.pit_value_{{ loop.index }} as {{ spec.prefix }}{{ column }}
-        {%- endfor %}
-        {%- endfor %}
-    from {{ spine }} as pit_spine
-    {%- for spec in specs %}
-    {%- set i = loop.index %}
-    left join pit_result_{{ i }}
-        on pit_spine.{{ entity_column }} = pit_result_{{ i }}.pit_entity
-        and pit_spine.{{ cutoff_column }} = pit_result_{{ i }}.pit_cutoff
-    {%- endfor %}
 {%- endmacro %}

@@ -2,7 +2,8 @@
 profile in the manifest, equality with Evidently's preset, the CLI's JSON and HTML report (in a
 real headless Chromium), the history, the retraining trigger, and lineage from an MLflow model.
 
-Two landing zones are built: A (the small shared one) is exported first; B (more customers,
+Two landing zones are built: A (the small shared one: the session's build, reused) is exported
+first; B (more customers,
 two and a half times the order rate) is built with every feature at `error` severity, so its
 build fails on drift only, and its export is refused until the drift is accepted.
 """
@@ -39,14 +40,12 @@ def _quiet(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(small_landing, tmp_path_factory):
+def world(built, tmp_path_factory):
     root = tmp_path_factory.mktemp("drift_world")
     exports = root / "exports"
-    landing, _ = small_landing
-    a = dataclasses.replace(make_paths(root / "a"), exports_dir=exports)
-    shutil.copytree(landing, a.landing_dir)
-    run_a = build(a, progress=_quiet)
-    assert run_a.success, "build A failed"
+    # A is the session's shared build of the small landing zone, exported here
+    assert built.success, "the shared build failed"
+    a = dataclasses.replace(built.paths, exports_dir=exports)
     version_a = export_training_set("churn_30d", a, progress=_quiet).version
 
     b = dataclasses.replace(make_paths(root / "b"), exports_dir=exports)
@@ -142,6 +141,14 @@ def test_manifest_profile_matches_a_recomputation(world) -> None:
                     assert counts[label] == count
 
 
+@pytest.fixture(scope="module")
+def drift_of_b_against_a(world):
+    """compute_drift of export B against export A, made once for the tests that check it."""
+    return compute_drift(
+        "churn_30d", world["b"], reference=world["version_a"], current=world["version_b"]
+    )
+
+
 def to_list(series: pd.Series) -> list:
     return [None if pd.isna(value) else value for value in series.tolist()]
 
@@ -151,7 +158,9 @@ def _export_file(world, version: str) -> Path:
 
 
 @pytest.mark.parametrize("direction", ["small reference", "large reference"])
-def test_same_method_score_and_verdict_as_evidently(world, direction, tmp_path) -> None:
+def test_same_method_score_and_verdict_as_evidently(
+    world, direction, drift_of_b_against_a, tmp_path
+) -> None:
     """Evidently 0.7.23 runs in its own virtual environment on the same two exports."""
     import sys
 
@@ -164,7 +173,10 @@ def test_same_method_score_and_verdict_as_evidently(world, direction, tmp_path) 
         reference, current = world["version_b"], world["version_a"]
     reference_rows = pq.read_metadata(_export_file(world, reference)).num_rows
     assert (reference_rows <= 1000) == (direction == "small reference"), reference_rows
-    ours = compute_drift("churn_30d", world["b"], reference=reference, current=current)
+    if direction == "small reference":
+        ours = drift_of_b_against_a
+    else:
+        ours = compute_drift("churn_30d", world["b"], reference=reference, current=current)
     kinds = {row["feature_name"]: row["feature_kind"] for row in ours.features}
     theirs = evidently_drift.run(
         _export_file(world, reference), _export_file(world, current), kinds, tmp_path / "ev.json"
@@ -187,10 +199,8 @@ def test_same_method_score_and_verdict_as_evidently(world, direction, tmp_path) 
     assert expected[direction] <= methods, methods
 
 
-def test_sql_scores_match_the_scipy_reference_on_exports(world) -> None:
-    ours = compute_drift(
-        "churn_30d", world["b"], reference=world["version_a"], current=world["version_b"]
-    )
+def test_sql_scores_match_the_scipy_reference_on_exports(world, drift_of_b_against_a) -> None:
+    ours = drift_of_b_against_a
     reference = load("churn_30d", world["version_a"], exports_dir=world["exports"])
     current = load("churn_30d", world["version_b"], exports_dir=world["exports"])
     for row in ours.features:

@@ -164,7 +164,9 @@ def test_daily_increments_equal_full_refreshes(small_landing, tmp_path):
     # The exported training sets of the incremental and the full build are the same content.
     incremental_export = export_training_set("churn_30d", paths)
     reference_export = export_training_set("churn_30d", reference)
-    assert incremental_export.manifest["content_hash"] == reference_export.manifest["content_hash"]
+    assert (
+        incremental_export.manifest["content_sha256"] == reference_export.manifest["content_sha256"]
+    )
 
 
 @pytest.mark.parametrize(

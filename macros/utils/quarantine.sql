@@ -1,5 +1,5 @@
 {#
-    Duplicates and conflicts among the rows of a staging base that passed the row checks.
+    Duplicates and conflicts among the rows of a staging table that passed the row checks.
 
     Emits two CTEs (`duplicates_ranked`, then `classified`) reading `checked_relation`, which
     must have `loaded_at` and `row_quarantine_reason` (the first failed row check, null when
@@ -92,12 +92,12 @@ classified as (
 
 
 {#
-    The rows of a checked staging base that failed validity: one shape for every source, so the
+    The rows of a classified staging table that failed validity: one shape for every source, so the
     quarantine summary can union them. Keeps the reason, the load time, the record's key as text
     and the raw values of the listed columns exactly as landed (as text, so every quarantine has
     the same columns).
 
-    base_relation: the `base_<source>__<table>` model holding `quarantine_reason`.
+    base_relation: the `stg_<source>__<table>_classified` model holding `quarantine_reason`.
     source_table: the raw table's name, stored in `source_table`.
     key_column: the record's key, stored as text in `record_key`.
     raw_columns: the raw columns to keep, packed into the `raw_values` text column.

@@ -9,7 +9,7 @@
         (select count(*) from {{ source('shop', table) }}) as raw_rows,
         (select count(*) from {{ ref('stg_shop__' ~ table) }}) as staged_rows,
         (
-            select count(*) from {{ ref('base_shop__' ~ table) }}
+            select count(*) from {{ ref('stg_shop__' ~ table ~ '_classified') }}
             where quarantine_reason is null and duplicate_rank > 1
         ) as duplicate_rows_collapsed,
         (select count(*) from {{ ref('stg_shop__' ~ table ~ '_quarantine') }}) as quarantined_rows

@@ -58,7 +58,7 @@ def test_every_raw_row_is_staged_collapsed_or_quarantined(built):
             built,
             f"select count(*) filter (where quarantine_reason is null and duplicate_rank = 1), "
             f"count(*) filter (where quarantine_reason is null and duplicate_rank > 1) "
-            f"from staging.base_shop__{table}",
+            f"from staging.stg_shop__{table}_classified",
         )[0]
         (quarantined,) = query(built, f"select count(*) from staging.stg_shop__{table}_quarantine")[
             0
@@ -86,7 +86,7 @@ def test_offsets_are_converted_to_utc(built):
     # '…+02:00' and '…Z' strings for the same instant must stage to the same UTC timestamp.
     rows = query(
         built,
-        "select ordered_at_raw, ordered_at from staging.base_shop__orders "
+        "select ordered_at_raw, ordered_at from staging.stg_shop__orders_classified "
         "where quarantine_reason is null and ordered_at_raw like '%+0%:%' and ordered_at_raw not like '%+00:00' limit 20",
     )
     assert rows, "no non-UTC offsets in the generated data"

@@ -139,7 +139,7 @@ def staging_counts(paths) -> dict[str, tuple[int, int, int]]:
         (staged,) = query(paths, f"select count(*) from staging.stg_shop__{table}")[0]
         (collapsed,) = query(
             paths,
-            f"select count(*) from staging.base_shop__{table} "
+            f"select count(*) from staging.stg_shop__{table}_classified "
             "where quarantine_reason is null and duplicate_rank > 1",
         )[0]
         (quarantined,) = query(paths, f"select count(*) from staging.stg_shop__{table}_quarantine")[
@@ -657,7 +657,7 @@ def test_named_zones_offsets_and_naive_strings_parse_to_the_same_instants_as_zon
     staged = dict(
         query(
             faulty.paths,
-            "select event_id, event_at from staging.base_shop__web_events "
+            "select event_id, event_at from staging.stg_shop__web_events_classified "
             "where quarantine_reason is null or quarantine_reason <> 'unparseable_timestamp'",
         )
     )

@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__customer_changes') }}
+classified as (
+    select * from {{ ref('stg_shop__customer_changes_classified') }}
 ),
 
 valid as (
@@ -13,7 +13,7 @@ valid as (
         country,
         changed_at,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

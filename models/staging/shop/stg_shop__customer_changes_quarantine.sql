@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__customer_changes'),
+    base_relation=ref('stg_shop__customer_changes_classified'),
     source_table='customer_changes',
     key_column='change_id',
     raw_columns=[

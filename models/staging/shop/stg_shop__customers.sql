@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__customers') }}
+classified as (
+    select * from {{ ref('stg_shop__customers_classified') }}
 ),
 
 valid as (
@@ -14,7 +14,7 @@ valid as (
         country,
         updated_at,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__customers'),
+    base_relation=ref('stg_shop__customers_classified'),
     source_table='customers',
     key_column='customer_id',
     raw_columns=[

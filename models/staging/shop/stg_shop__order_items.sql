@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__order_items') }}
+classified as (
+    select * from {{ ref('stg_shop__order_items_classified') }}
 ),
 
 valid as (
@@ -13,7 +13,7 @@ valid as (
         unit_price,
         cast(quantity * unit_price as decimal(18, 2)) as item_amount,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__order_items'),
+    base_relation=ref('stg_shop__order_items_classified'),
     source_table='order_items',
     key_column='order_item_id',
     raw_columns=[

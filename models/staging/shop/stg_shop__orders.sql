@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__orders') }}
+classified as (
+    select * from {{ ref('stg_shop__orders_classified') }}
 ),
 
 valid as (
@@ -12,7 +12,7 @@ valid as (
         order_status,
         order_amount,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__orders'),
+    base_relation=ref('stg_shop__orders_classified'),
     source_table='orders',
     key_column='order_id',
     raw_columns=[

@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__products'),
+    base_relation=ref('stg_shop__products_classified'),
     source_table='products',
     key_column='product_id',
     raw_columns=[

@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__refunds') }}
+classified as (
+    select * from {{ ref('stg_shop__refunds_classified') }}
 ),
 
 valid as (
@@ -11,7 +11,7 @@ valid as (
         refunded_at,
         refund_amount,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__refunds'),
+    base_relation=ref('stg_shop__refunds_classified'),
     source_table='refunds',
     key_column='refund_id',
     raw_columns=[

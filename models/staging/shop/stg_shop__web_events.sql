@@ -1,7 +1,7 @@
 with
 
-checked as (
-    select * from {{ ref('base_shop__web_events') }}
+classified as (
+    select * from {{ ref('stg_shop__web_events_classified') }}
 ),
 
 valid as (
@@ -11,7 +11,7 @@ valid as (
         event_at,
         page,
         loaded_at
-    from checked
+    from classified
     where
         quarantine_reason is null
         and duplicate_rank = 1

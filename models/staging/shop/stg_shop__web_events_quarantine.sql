@@ -1,5 +1,5 @@
 {{ trainset.quarantine_rows(
-    base_relation=ref('base_shop__web_events'),
+    base_relation=ref('stg_shop__web_events_classified'),
     source_table='web_events',
     key_column='event_id',
     raw_columns=[

@@ -4,11 +4,6 @@ source as (
     select * from {{ source('shop', 'customer_changes') }}
 ),
 
-customers as (
-    select distinct customer_id from {{ ref('base_shop__customers') }}
-    where quarantine_reason is null
-),
-
 plans as (
     select * from {{ ref('plans') }}
 ),
@@ -23,21 +18,18 @@ countries as (
 
 typed as (
     select
-        source.change_id,
-        source.customer_id,
-        source.plan as plan_raw,
-        lower(trim(source.plan)) as plan,
-        source.segment as segment_raw,
-        lower(trim(source.segment)) as segment,
-        source.country as country_raw,
-        upper(trim(source.country)) as country,
-        source.changed_at as changed_at_raw,
-        {{ trainset.parse_utc_timestamp('source.changed_at') }} as changed_at,
-        {{ trainset.to_utc('source._loaded_at') }} as loaded_at,
-        customers.customer_id is not null as has_known_customer
+        change_id,
+        customer_id,
+        plan as plan_raw,
+        lower(trim(plan)) as plan,
+        segment as segment_raw,
+        lower(trim(segment)) as segment,
+        country as country_raw,
+        upper(trim(country)) as country,
+        changed_at as changed_at_raw,
+        {{ trainset.parse_utc_timestamp('changed_at') }} as changed_at,
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at
     from source
-    left join customers
-        on source.customer_id = customers.customer_id
 ),
 
 checked as (
@@ -59,15 +51,8 @@ checked as (
                 then 'invalid_segment'
             when country is null or country not in (select countries.country_code from countries)
                 then 'unknown_country'
-            when not has_known_customer then 'unknown_customer'
         end as row_quarantine_reason
     from typed
-),
+)
 
-{{ trainset.classify_duplicates(
-    checked_relation='checked',
-    key_columns=['change_id'],
-    payload_columns=['customer_id', 'plan_raw', 'segment_raw', 'country_raw', 'changed_at_raw'],
-) }}
-
-select * from classified
+select * from checked

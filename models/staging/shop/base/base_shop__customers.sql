@@ -55,14 +55,6 @@ checked as (
                 then 'unknown_country'
         end as row_quarantine_reason
     from typed
-),
+)
 
-{{ trainset.classify_duplicates(
-    checked_relation='checked',
-    key_columns=['customer_id'],
-    payload_columns=[
-        'email', 'signup_at_raw', 'plan_raw', 'segment_raw', 'country_raw', 'updated_at_raw',
-    ],
-) }}
-
-select * from classified
+select * from checked

@@ -4,30 +4,22 @@ source as (
     select * from {{ source('shop', 'orders') }}
 ),
 
-customers as (
-    select distinct customer_id from {{ ref('base_shop__customers') }}
-    where quarantine_reason is null
-),
-
 order_statuses as (
     select * from {{ ref('order_statuses') }}
 ),
 
 typed as (
     select
-        source.order_id,
-        source.customer_id,
-        source.ordered_at as ordered_at_raw,
-        {{ trainset.parse_utc_timestamp('source.ordered_at') }} as ordered_at,
-        source.status as order_status_raw,
-        lower(trim(source.status)) as order_status,
-        source.amount as order_amount_raw,
-        {{ trainset.to_money('source.amount') }} as order_amount,
-        {{ trainset.to_utc('source._loaded_at') }} as loaded_at,
-        customers.customer_id is not null as has_known_customer
+        order_id,
+        customer_id,
+        ordered_at as ordered_at_raw,
+        {{ trainset.parse_utc_timestamp('ordered_at') }} as ordered_at,
+        status as order_status_raw,
+        lower(trim(status)) as order_status,
+        amount as order_amount_raw,
+        {{ trainset.to_money('amount') }} as order_amount,
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at
     from source
-    left join customers
-        on source.customer_id = customers.customer_id
 ),
 
 checked as (
@@ -53,16 +45,8 @@ checked as (
             when order_amount_raw < 0 then 'negative_amount'
             when order_amount is null or order_amount > {{ var('max_order_amount') }}
                 then 'absurd_amount'
-            when not has_known_customer then 'unknown_customer'
         end as row_quarantine_reason
     from typed
-),
+)
 
-{{ trainset.classify_duplicates(
-    checked_relation='checked',
-    key_columns=['order_id'],
-    payload_columns=['customer_id', 'ordered_at_raw', 'order_status_raw', 'order_amount_raw'],
-    versioned=true,
-) }}
-
-select * from classified
+select * from checked

@@ -47,12 +47,6 @@ checked as (
                 then 'unknown_category'
         end as row_quarantine_reason
     from typed
-),
+)
 
-{{ trainset.classify_duplicates(
-    checked_relation='checked',
-    key_columns=['product_id', 'updated_at'],
-    payload_columns=['product_name', 'category_raw', 'unit_price_raw'],
-) }}
-
-select * from classified
+select * from checked

@@ -1,0 +1,61 @@
+with
+
+base as (
+    select * from {{ ref('base_shop__customer_changes') }}
+),
+
+customers as (
+    select distinct customer_id from {{ ref('stg_shop__customers') }}
+),
+
+looked_up as (
+    select
+        base.change_id,
+        base.customer_id,
+        base.plan_raw,
+        base.plan,
+        base.segment_raw,
+        base.segment,
+        base.country_raw,
+        base.country,
+        base.changed_at_raw,
+        base.changed_at,
+        base.loaded_at,
+        customers.customer_id is not null as has_known_customer,
+        base.row_quarantine_reason as base_quarantine_reason
+    from base
+    left join customers
+        on base.customer_id = customers.customer_id
+),
+
+checked as (
+    -- The references are checked last: a row keeps the base's first failed check, if any.
+    select
+        change_id,
+        customer_id,
+        plan_raw,
+        plan,
+        segment_raw,
+        segment,
+        country_raw,
+        country,
+        changed_at_raw,
+        changed_at,
+        loaded_at,
+        has_known_customer,
+        coalesce(
+            base_quarantine_reason,
+            case
+                when not has_known_customer then 'unknown_customer'
+            end
+        ) as row_quarantine_reason
+    from looked_up
+),
+
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['change_id'],
+    payload_columns=['customer_id', 'plan_raw', 'segment_raw', 'country_raw', 'changed_at_raw'],
+) }}
+
+select * from classified

@@ -1,0 +1,15 @@
+with
+
+base as (
+    select * from {{ ref('base_shop__customers') }}
+),
+
+{{ trainset.classify_duplicates(
+    checked_relation='base',
+    key_columns=['customer_id'],
+    payload_columns=[
+        'email', 'signup_at_raw', 'plan_raw', 'segment_raw', 'country_raw', 'updated_at_raw',
+    ],
+) }}
+
+select * from classified

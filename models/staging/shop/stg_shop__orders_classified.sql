@@ -1,0 +1,58 @@
+with
+
+base as (
+    select * from {{ ref('base_shop__orders') }}
+),
+
+customers as (
+    select distinct customer_id from {{ ref('stg_shop__customers') }}
+),
+
+looked_up as (
+    select
+        base.order_id,
+        base.customer_id,
+        base.ordered_at_raw,
+        base.ordered_at,
+        base.order_status_raw,
+        base.order_status,
+        base.order_amount_raw,
+        base.order_amount,
+        base.loaded_at,
+        customers.customer_id is not null as has_known_customer,
+        base.row_quarantine_reason as base_quarantine_reason
+    from base
+    left join customers
+        on base.customer_id = customers.customer_id
+),
+
+checked as (
+    -- The references are checked last: a row keeps the base's first failed check, if any.
+    select
+        order_id,
+        customer_id,
+        ordered_at_raw,
+        ordered_at,
+        order_status_raw,
+        order_status,
+        order_amount_raw,
+        order_amount,
+        loaded_at,
+        has_known_customer,
+        coalesce(
+            base_quarantine_reason,
+            case
+                when not has_known_customer then 'unknown_customer'
+            end
+        ) as row_quarantine_reason
+    from looked_up
+),
+
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['order_id'],
+    payload_columns=['customer_id', 'ordered_at_raw', 'order_status_raw', 'order_amount_raw'],
+    versioned=true,
+) }}
+
+select * from classified

@@ -1,0 +1,53 @@
+with
+
+base as (
+    select * from {{ ref('base_shop__web_events') }}
+),
+
+customers as (
+    select distinct customer_id from {{ ref('stg_shop__customers') }}
+),
+
+looked_up as (
+    select
+        base.event_id,
+        base.customer_id,
+        base.event_at_raw,
+        base.event_at,
+        base.page_raw,
+        base.page,
+        base.loaded_at,
+        customers.customer_id is not null as has_known_customer,
+        base.row_quarantine_reason as base_quarantine_reason
+    from base
+    left join customers
+        on base.customer_id = customers.customer_id
+),
+
+checked as (
+    -- The references are checked last: a row keeps the base's first failed check, if any.
+    select
+        event_id,
+        customer_id,
+        event_at_raw,
+        event_at,
+        page_raw,
+        page,
+        loaded_at,
+        has_known_customer,
+        coalesce(
+            base_quarantine_reason,
+            case
+                when not has_known_customer then 'unknown_customer'
+            end
+        ) as row_quarantine_reason
+    from looked_up
+),
+
+{{ trainset.classify_duplicates(
+    checked_relation='checked',
+    key_columns=['event_id'],
+    payload_columns=['customer_id', 'event_at_raw', 'page_raw'],
+) }}
+
+select * from classified

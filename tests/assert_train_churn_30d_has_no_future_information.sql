@@ -3,10 +3,32 @@
 -- by the cutoff (and, for versioned sessions, not yet superseded then), by plain ranking and
 -- counting: a training value that used a later row differs from its recomputation. Windows
 -- must also nest (7d <= 30d <= 90d), and no duration may be negative.
+-- The recomputation grows with cutoffs x feature rows per customer, so it covers at most
+-- var('leakage_check_max_customers') customers: a fixed sample, ranked by a hash of the id
+-- (every customer when the var is null or the set is smaller).
+{%- set max_customers = var('leakage_check_max_customers') %}
 with
 
+checked_customers as (
+    select customer_id
+    from (
+        select
+            customer_id,
+            row_number() over (
+                order by {{ dbt.hash('customer_id') }}, customer_id
+            ) as sample_rank
+        from (select distinct customer_id from {{ ref('train_churn_30d') }}) as customers
+    ) as ranked
+    {% if max_customers -%}
+        where sample_rank <= {{ max_customers }}
+    {%- endif %}
+),
+
 training as (
-    select * from {{ ref('train_churn_30d') }}
+    select churn.*
+    from {{ ref('train_churn_30d') }} as churn
+    inner join checked_customers
+        on churn.customer_id = checked_customers.customer_id
 ),
 
 profile as (

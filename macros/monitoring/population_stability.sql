@@ -3,7 +3,9 @@
 
     Bins are the reference's quantiles (`bins` equal-frequency bins); nulls get a bin of their
     own. PSI = sum over bins of (current_share - reference_share) * ln(current_share /
-    reference_share), with shares floored at 0.0001 so empty bins stay finite. Rule of thumb:
+    reference_share), with shares floored at 0.0001 so empty bins stay finite, rounded to 12
+    decimal places: the engine adds the bins in any order, and the last bits of a float sum
+    follow that order, so the same data must not give two values. Rule of thumb:
     < 0.1 stable, 0.1 to 0.25 a moderate shift, > 0.25 a large shift.
 
     Returns one row per column: feature_name, psi, reference_rows, current_rows.
@@ -29,9 +31,12 @@
     left join (
         select
             psi_shares.feature_name,
-            sum(
-                (greatest(psi_shares.current_share, 0.0001) - greatest(psi_shares.reference_share, 0.0001))
-                * ln(greatest(psi_shares.current_share, 0.0001) / greatest(psi_shares.reference_share, 0.0001))
+            round(
+                sum(
+                    (greatest(psi_shares.current_share, 0.0001) - greatest(psi_shares.reference_share, 0.0001))
+                    * ln(greatest(psi_shares.current_share, 0.0001) / greatest(psi_shares.reference_share, 0.0001))
+                ),
+                12
             ) as psi,
             max(psi_shares.reference_rows) as reference_rows,
             max(psi_shares.current_rows) as current_rows

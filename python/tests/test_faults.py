@@ -16,9 +16,10 @@ import pytest
 
 import trainset
 from conftest import PROJECT_DIR, make_paths
+from trainset.availability import BlockedError
+from trainset.build import latest_record
 from trainset.dbt import DbtError, read_artifact, run_dbt
 from trainset.export import export_training_set
-from trainset.gates import GateError
 from trainset.landing import LandingError
 from trainset.pipeline import build
 from trainset.project import connect_duckdb
@@ -87,17 +88,25 @@ def test_new_column_is_tolerated_and_reported(fresh_copy):
 
 
 def test_empty_source_blocks_the_training_set(fresh_copy):
+    """An orders table delivered empty: the availability check blocks everything downstream of
+    it before dbt runs (the labels and the training set are not built, the rest is), the build
+    record names the table, and the export refuses, naming it."""
     paths = fresh_copy.paths
     folder = paths.landing_dir / "orders"
     schema = pq.read_schema(sorted(folder.glob("*.parquet"))[0])
     for part in folder.glob("*.parquet"):
         part.unlink()
     pq.write_table(schema.empty_table(), folder / "part-empty.parquet")
-    result = build(paths, **QUIET)
-    assert not result.success
-    failed = failed_nodes(paths)
-    assert any("lbl_churn_30d" in node for node in failed)
-    with pytest.raises(GateError):
+    build(paths, **QUIET)
+
+    record = latest_record(paths.target_dir)
+    assert "shop.orders" in record.landing["availability"]["blocked"]
+    results = read_artifact(paths.target_dir, "run_results.json")["results"]
+    ran = {result["unique_id"] for result in results}
+    assert not any("lbl_churn_30d" in node or "train_churn_30d" in node for node in ran)
+    assert "model.trainset.stg_shop__web_events" in ran
+    assert not failed_nodes(paths)
+    with pytest.raises(BlockedError, match="shop.orders"):
         export_training_set("churn_30d", paths, **QUIET)
 
 

@@ -1,10 +1,11 @@
 {#
     Duplicates and conflicts among the rows of a staging table that passed the row checks.
 
-    Emits two CTEs (`duplicates_ranked`, then `classified`) reading `checked_relation`, which
-    must have `loaded_at` and `row_quarantine_reason` (the first failed row check, null when
-    the row passed). A row's payload is its business content: `payload_columns`, never the
-    load time. Rules, applied per key to the rows that passed the row checks:
+    Emits CTEs ending in `classified` (the implementations below name the others), reading
+    `checked_relation`, which must have `loaded_at` and `row_quarantine_reason` (the first
+    failed row check, null when the row passed). A row's payload is its business content:
+    `payload_columns`, never the load time. Rules, applied per key to the rows that passed the
+    row checks:
     - the same payload arriving again (in the same load or a later one) is a duplicate: the
       first copy is staged with the earliest load time (`duplicate_rank` = 1, its `loaded_at`
       becomes `known_at`), later copies are collapsed (`duplicate_rank` > 1);
@@ -24,6 +25,67 @@
     versioned: true when a later different payload is a new version, not a conflict.
 #}
 {% macro classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+    {{ return(adapter.dispatch('classify_duplicates', 'trainset')(
+        checked_relation, key_columns, payload_columns, versioned
+    )) }}
+{%- endmacro %}
+
+{# Portable: every row goes through the ranking windows. #}
+{% macro default__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+{{ trainset._classify_duplicates_windows(checked_relation, key_columns, payload_columns) }},
+
+{{ trainset._classify_duplicates_final('duplicates_counted', versioned) }}
+{%- endmacro %}
+
+{#
+    DuckDB: a key with one row (almost every key) is its own first copy, with no duplicate and
+    no conflict, so its ranks are 1 and its load time is the first of its payload and of its key
+    without sorting anything; only the rows of keys with several rows go through the ranking
+    windows (four sorts of the whole table otherwise). Emits `keys_counted`, `single_rows` and
+    `shared_rows` before the CTEs of `default__classify_duplicates`, with the same columns.
+#}
+{% macro duckdb__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+keys_counted as (
+    select
+        *,
+        count(*) over (
+            partition by row_quarantine_reason is null, {{ key_columns | join(', ') }}
+        ) as rows_of_key
+    from {{ checked_relation }}
+),
+
+single_rows as (
+    select
+        * exclude (rows_of_key),
+        cast(1 as bigint) as duplicate_rank,
+        loaded_at as payload_first_loaded_at,
+        cast(1 as bigint) as payloads_first_seen_together,
+        loaded_at as key_first_loaded_at
+    from keys_counted
+    where rows_of_key = 1
+),
+
+shared_rows as (
+    select * exclude (rows_of_key)
+    from keys_counted
+    where rows_of_key > 1
+),
+
+{{ trainset._classify_duplicates_windows('shared_rows', key_columns, payload_columns) }},
+
+all_rows_counted as (
+    select * from duplicates_counted
+    union all
+    select * from single_rows
+),
+
+{{ trainset._classify_duplicates_final('all_rows_counted', versioned) }}
+{%- endmacro %}
+
+
+{# CTEs `duplicates_ranked`, `duplicates_counted`: the ranks of each row's payload under its
+   key, read from `checked_relation`. #}
+{% macro _classify_duplicates_windows(checked_relation, key_columns, payload_columns) -%}
 {%- set keys = key_columns | join(', ') -%}
 {%- set payload = payload_columns | join(', ') -%}
 duplicates_ranked as (
@@ -63,8 +125,13 @@ duplicates_counted as (
             partition by row_quarantine_reason is null, {{ keys }}
         ) as key_first_loaded_at
     from duplicates_ranked
-),
+)
+{%- endmacro %}
 
+
+{# CTE `classified`: the conflict flag and the quarantine reason of each row of
+   `counted_relation`. #}
+{% macro _classify_duplicates_final(counted_relation, versioned) -%}
 classified as (
     select
         *,
@@ -86,7 +153,7 @@ classified as (
                     then 'conflicting_duplicate'
             end
         ) as quarantine_reason
-    from duplicates_counted
+    from {{ counted_relation }}
 )
 {%- endmacro %}
 

@@ -35,6 +35,18 @@
     {%- set local = "try_cast(replace(regexp_extract(" ~ text ~ ", '^" ~ naive ~ "', 1), 'T', ' ') as timestamp)" -%}
     {%- set zone = "regexp_extract(" ~ text ~ ", ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)" -%}
     (case
+        {#- the shapes almost every row has (seconds, then nothing, `Z` or `±hh:mm`) read by
+            position: the same values as the general branches below, one pattern match per row
+            instead of six #}
+        when regexp_full_match({{ text }}, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[Zz]|[+-]\d{2}:\d{2})?')
+            then try_cast(replace(substr({{ text }}, 1, 19), 'T', ' ') as timestamp) - to_minutes(
+                case
+                    when length({{ text }}) = 25
+                        then (case when substr({{ text }}, 20, 1) = '-' then -1 else 1 end)
+                        * (cast(substr({{ text }}, 21, 2) as integer) * 60 + cast(substr({{ text }}, 24, 2) as integer))
+                    else 0
+                end
+            )
         when lower({{ text }}) in ('infinity', '+infinity') then cast('infinity' as timestamp)
         when lower({{ text }}) = '-infinity' then cast('-infinity' as timestamp)
         when regexp_full_match({{ text }}, '{{ naive }}(?:Z|z)?') then {{ local }}

@@ -80,21 +80,37 @@ ranked_orders as (
             and training.cutoff_at >= orders.known_at
 ),
 
-session_counts as (
+-- The sessions serving each row are found by an inner join on the customer with the time
+-- conditions as a filter (a hash join), then joined back to every row: an outer join with the
+-- `or` in its condition is planned as a nested loop over every session of every customer.
+serving_sessions as (
     select
         training.customer_id,
         training.cutoff_at,
         count(sessions.session_id) as sessions_count_30d,
-        coalesce(sum(sessions.page_view_count), 0) as page_views_sum_30d
+        sum(sessions.page_view_count) as page_views_sum_30d
     from training
-    left join sessions
-        on
-            training.customer_id = sessions.customer_id
-            and training.cutoff_at >= sessions.effective_at
-            and training.cutoff_at - interval '30 days' < sessions.effective_at
-            and training.cutoff_at >= sessions.known_at
-            and (sessions.superseded_at is null or training.cutoff_at < sessions.superseded_at)
+    inner join sessions
+        on training.customer_id = sessions.customer_id
+    where
+        training.cutoff_at >= sessions.effective_at
+        and training.cutoff_at - interval '30 days' < sessions.effective_at
+        and training.cutoff_at >= sessions.known_at
+        and (sessions.superseded_at is null or training.cutoff_at < sessions.superseded_at)
     group by training.customer_id, training.cutoff_at
+),
+
+session_counts as (
+    select distinct
+        training.customer_id,
+        training.cutoff_at,
+        coalesce(serving_sessions.sessions_count_30d, 0) as sessions_count_30d,
+        coalesce(serving_sessions.page_views_sum_30d, 0) as page_views_sum_30d
+    from training
+    left join serving_sessions
+        on
+            training.customer_id = serving_sessions.customer_id
+            and training.cutoff_at = serving_sessions.cutoff_at
 ),
 
 recomputed as (

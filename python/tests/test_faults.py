@@ -144,6 +144,23 @@ def test_a_label_leaked_into_a_feature_is_caught(small_landing, tmp_path):
     assert any(node.startswith("unit_test.") for node in failed), failed
 
 
+def test_the_leakage_check_plans_no_nested_loop(built):
+    """The no-future-information test joins each sampled training row to its customer's feature
+    rows by hash: a nested loop compares every row with every session of every customer, which
+    took most of a 50k-customer build and grows with the whole feature table."""
+    compiled = (
+        built.paths.target_dir
+        / "compiled"
+        / "trainset"
+        / "tests"
+        / "assert_train_churn_30d_has_no_future_information.sql"
+    )
+    plan = "\n".join(row[1] for row in rows(built.paths, f"explain {compiled.read_text()}"))
+    assert "HASH_JOIN" in plan
+    for operator in ("NESTED_LOOP_JOIN", "BLOCKWISE_NL_JOIN", "CROSS_PRODUCT", "PIECEWISE_MERGE"):
+        assert operator not in plan, plan
+
+
 def test_a_correction_changes_only_cutoffs_after_it_became_known(built, tmp_path):
     """Correct a completed order to cancelled, known between two cutoffs: training rows before
     that moment are unchanged, later ones lose the order from their windows."""

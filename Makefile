@@ -55,7 +55,7 @@ lint: deps
 # listed at the end. Under CI=true Hypothesis runs derandomized; set HYPOTHESIS_PROFILE=long
 # for the long property run.
 pytest: deps
-	$(BIN)/pytest -n 2 --dist loadgroup --durations=25
+	$(BIN)/pytest -n 2 --dist loadscope --durations=25
 
 docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .

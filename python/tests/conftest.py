@@ -83,26 +83,73 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 # ---- Parallel workers (pytest-xdist, `make pytest` runs two) -----------------------------------
 # Each module runs whole in one worker, so its module fixtures (compiled macros, exports, a
-# PostgreSQL server) are made once; the Spark tests that use the in-process session share one
-# worker and its one JVM. Each whole-project Spark build (SPARK_OWN_GROUP) is a group of its
-# own: `trainset build` runs dbt in a child process with a JVM of its own, so it needs no shared
-# session, and the two longest tests of the suite can then run beside each other.
-# Session fixtures are per worker, in the worker's own temporary folder.
+# PostgreSQL server) are made once; the Spark tests that use the in-process session
+# (`test_spark_*.py`) share one worker and its one JVM. Each whole-project Spark build
+# (SPARK_OWN_GROUP) is a group of its own: `trainset build` runs dbt in a child process with a
+# JVM of its own, so it needs no shared session, and the two longest tests of the suite can then
+# run beside each other. Session fixtures are per worker, in the worker's own temporary folder.
+#
+# The groups are made by the scheduler below rather than by `xdist_group` markers: with pytest 9
+# the marker no longer reaches the test id pytest-xdist 3.8 schedules by, so marked tests were
+# spread one by one over the workers (a module fixture was then made in both workers, and a test
+# that read what an earlier test of its module built ran where nothing was built).
 SPARK_OWN_GROUP = {"test_spark_training_set.py"}
+SPARK_SESSION_GROUP = {"test_spark_point_in_time.py", "test_spark_sources_and_seeds.py"}
 
 
-def xdist_group(item: pytest.Item) -> str:
-    """The worker group of a test: its module, the shared Spark session, or its own."""
-    if not item.get_closest_marker("spark"):
-        return item.nodeid.split("::")[0]
-    if item.path.name in SPARK_OWN_GROUP:
-        return item.nodeid
-    return "spark"
+def worker_group(nodeid: str) -> str:
+    """The worker group of a test id: its module, the shared Spark session, or its own."""
+    module = nodeid.split("::")[0]
+    name = module.rsplit("/", 1)[-1]
+    if name in SPARK_OWN_GROUP:
+        return nodeid
+    if name in SPARK_SESSION_GROUP:
+        return "spark"
+    return module
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+        if item.get_closest_marker("spark") and item.path.name not in (
+            SPARK_OWN_GROUP | SPARK_SESSION_GROUP
+        ):
+            raise pytest.UsageError(
+                f"{item.path.name} has Spark tests: add it to SPARK_SESSION_GROUP or "
+                "SPARK_OWN_GROUP in python/tests/conftest.py"
+            )
+
+
+# Groups that take minutes start first (a worker that draws one of them last would leave the
+# other worker idle while it runs); the rest follow, the ones with the most tests first.
+LONGEST_FIRST = ("test_spark_training_set.py", "spark", "test_incremental.py")
+
+
+def start_rank(group: str) -> int:
+    """Where a group starts: its place in LONGEST_FIRST, or after all of them."""
+    for rank, name in enumerate(LONGEST_FIRST):
+        if group == name or group.split("::")[0].endswith("/" + name):
+            return rank
+    return len(LONGEST_FIRST)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByWorkerGroup(LoadScopeScheduling):
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:
+                self.ordered = True
+                for group in sorted(self.workqueue, key=start_rank, reverse=True):
+                    if start_rank(group) < len(LONGEST_FIRST):
+                        self.workqueue.move_to_end(group, last=False)
+            super()._assign_work_unit(node)
+
+    return ByWorkerGroup(config, log)
 
 
 @dataclass

@@ -87,12 +87,12 @@ def duckdb_project(tmp_path_factory):
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     run(project, ["deps"], env)
-    return project, env
+    built = run(project, ["build"], env)["results"]
+    return project, env, built
 
 
 def test_every_case_behaves_as_declared_on_duckdb(duckdb_project):
-    project, env = duckdb_project
-    results = run(project, ["build"], env)["results"]
+    project, _, results = duckdb_project
     statuses = {r["unique_id"]: r["status"] for r in results}
     assert [key for key, status in statuses.items() if status not in {"pass", "success"}] == []
     cases = cases_by_test(project)
@@ -102,7 +102,7 @@ def test_every_case_behaves_as_declared_on_duckdb(duckdb_project):
 
 
 def test_expected_failures_really_fail_when_not_inverted(duckdb_project):
-    project, env = duckdb_project
+    project, env, _ = duckdb_project
     results = run(
         project,
         ["test", "--select", "tag:expect_fail", "--vars", "{invert_expected_failures: false}"],

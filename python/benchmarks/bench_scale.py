@@ -6,9 +6,12 @@
 For each size, in its own folder under `--work` (landing zone, DuckDB file, target folder,
 exports), each step a child process of the `trainset` command line, as a user runs it:
 - `trainset generate`: its time;
-- `trainset build` on an empty database: its time, its peak resident memory (the largest
-  process of the step: the command line or dbt's child, from `wait4`), the ten slowest dbt
-  nodes from `run_results.json`, the database size after it;
+- `trainset build` on an empty database: its time and CPU seconds, its peak resident memory
+  (the largest process of the step: the command line or dbt's child, from `wait4`), the ten
+  dbt nodes that took the most CPU seconds (the process tree's CPU time, sampled every quarter
+  second, between each node's start and end in `run_results.json`: dbt runs one node at a
+  time, and on a shared machine CPU seconds vary less than wall seconds), with their wall
+  seconds, and the database size after it;
 - a daily increment: one more simulated day appended to the landing zone, then `trainset
   build` again; its time and its share of the full build's. Measured only when the build is
   incremental (`trainset build --since` exists); otherwise "not measured";
@@ -29,6 +32,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +40,29 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 TRAINSET = [sys.executable, "-m", "trainset.cli"]
 SLOWEST = 10
+SAMPLE_SECONDS = 0.25
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of `root` and its live descendants, plus those its waited children used."""
+    total, pending, first = 0.0, [root], True
+    while pending:
+        pid = pending.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # utime, stime; for the root also cutime, cstime (children it has waited for)
+        total += sum(int(value) for value in fields[11 : 15 if first else 13]) / TICKS
+        first = False
+        for task in tasks:
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+    return total
 
 
 @dataclass
@@ -46,6 +73,9 @@ class Step:
     peak_rss_bytes: int
     ok: bool
     tail: str = ""
+    cpu_seconds: float = 0.0
+    # (epoch seconds, CPU seconds of the step's process tree so far), every SAMPLE_SECONDS
+    cpu_samples: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,7 +87,7 @@ class SizeResult:
     increment: Step | None = None
     export: Step | None = None
     database_bytes: int = 0
-    slowest: list[tuple[float, str]] = field(default_factory=list)
+    slowest: list[tuple[float, float, str]] = field(default_factory=list)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -75,12 +105,31 @@ def run_step(args: list[str], env: dict[str, str]) -> Step:
         stderr=subprocess.STDOUT,
     )
     assert process.stdout is not None
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            samples.append((time.time(), tree_cpu_seconds(process.pid)))
+            done.wait(SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     output = process.stdout.read()
+    done.set()
+    sampler.join()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     text = output.decode("utf-8", "replace").strip().splitlines()
-    return Step(seconds, usage.ru_maxrss * 1024, process.returncode == 0, "\n".join(text[-15:]))
+    return Step(
+        seconds,
+        usage.ru_maxrss * 1024,
+        process.returncode == 0,
+        "\n".join(text[-15:]),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        cpu_samples=samples,
+    )
 
 
 def machine() -> str:
@@ -117,12 +166,38 @@ def gib(size: int) -> str:
     return f"{size / 1024**3:.2f} GiB"
 
 
-def slowest_nodes(target_dir: Path) -> list[tuple[float, str]]:
+def cpu_at(samples: list[tuple[float, float]], moment: float) -> float:
+    """The sampled CPU seconds at `moment`, interpolated between the samples around it."""
+    before = [sample for sample in samples if sample[0] <= moment]
+    after = [sample for sample in samples if sample[0] > moment]
+    if not before:
+        return samples[0][1] if samples else 0.0
+    if not after:
+        return before[-1][1]
+    (t0, c0), (t1, c1) = before[-1], after[0]
+    return c0 + (c1 - c0) * (moment - t0) / (t1 - t0)
+
+
+def epoch(text: str) -> float:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def slowest_nodes(target_dir: Path, step: Step) -> list[tuple[float, float, str]]:
+    """(CPU seconds, wall seconds, node) of the nodes that took the most CPU."""
     path = target_dir / "run_results.json"
     if not path.is_file():
         return []
-    results = json.loads(path.read_text())["results"]
-    timed = [(float(r["execution_time"]), r["unique_id"].split(".", 2)[-1]) for r in results]
+    timed = []
+    for result in json.loads(path.read_text())["results"]:
+        spans = [span for span in result.get("timing", []) if span.get("started_at")]
+        name = result["unique_id"].split(".", 2)[-1]
+        if not spans:
+            timed.append((0.0, float(result["execution_time"]), name))
+            continue
+        start = min(epoch(span["started_at"]) for span in spans)
+        end = max(epoch(span["completed_at"]) for span in spans)
+        cpu = cpu_at(step.cpu_samples, end) - cpu_at(step.cpu_samples, start)
+        timed.append((cpu, float(result["execution_time"]), name))
     return sorted(timed, reverse=True)[:SLOWEST]
 
 
@@ -185,23 +260,25 @@ def measure(customers: int, options: argparse.Namespace, incremental: bool) -> S
     result.raw_rows = sum(summary["rows"].values())
     print(f"generate: {result.generate.seconds:.1f} s, {result.raw_rows:,} raw rows")
     result.build = run_step([*TRAINSET, "build"], env)
-    result.slowest = slowest_nodes(target)
+    result.slowest = slowest_nodes(target, result.build)
     result.database_bytes = database_bytes(database)
     print(
-        f"build: {result.build.seconds:.1f} s, peak RSS {gib(result.build.peak_rss_bytes)}, "
+        f"build: {result.build.seconds:.1f} s ({result.build.cpu_seconds:.1f} CPU s), "
+        f"peak RSS {gib(result.build.peak_rss_bytes)}, "
         f"database {gib(result.database_bytes)}, {'passed' if result.build.ok else 'FAILED'}"
     )
     if not result.build.ok:
         print(result.build.tail)
-    print(f"the {SLOWEST} slowest nodes:")
-    for seconds, name in result.slowest:
-        print(f"  {seconds:8.1f} s  {name}")
+    print(f"the {SLOWEST} nodes that took the most CPU:")
+    for cpu, seconds, name in result.slowest:
+        print(f"  {cpu:8.1f} CPU s {seconds:8.1f} s  {name}")
     if incremental and result.build.ok:
         append_day(landing)
         result.increment = run_step([*TRAINSET, "build"], env)
         share = result.increment.seconds / result.build.seconds
         print(
-            f"daily increment: {result.increment.seconds:.1f} s ({share:.0%} of the full build), "
+            f"daily increment: {result.increment.seconds:.1f} s "
+            f"({result.increment.cpu_seconds:.1f} CPU s; {share:.0%} of the full build), "
             f"peak RSS {gib(result.increment.peak_rss_bytes)}"
         )
     else:
@@ -227,6 +304,7 @@ def report(results: list[SizeResult]) -> None:
     print("\n== summary (ratios against the first size, measured in this run)")
     print(
         f"{'customers':>10} {'raw rows':>12} {'generate s':>10} {'build s':>8} {'x':>6} "
+        f"{'CPU s':>8} {'x':>6} "
         f"{'peak RSS':>10} {'x':>6} {'database':>10} {'increment s':>11} {'export s':>8}"
     )
     for result in results:
@@ -236,6 +314,7 @@ def report(results: list[SizeResult]) -> None:
         print(
             f"{result.customers:>10,} {result.raw_rows:>12,} {generate.seconds:>10.1f} "
             f"{build.seconds:>8.1f} {build.seconds / base.build.seconds:>6.2f} "
+            f"{build.cpu_seconds:>8.1f} {build.cpu_seconds / (base.build.cpu_seconds or 1):>6.2f} "
             f"{gib(build.peak_rss_bytes):>10} "
             f"{build.peak_rss_bytes / base.build.peak_rss_bytes:>6.2f} "
             f"{gib(result.database_bytes):>10} {increment:>11} "

@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 CI_DATA := data/ci
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: venv deps demo test dbt-test lint pytest docs clean distclean
+.PHONY: venv deps demo test checks dbt-test lint pytest docs clean distclean
 
 venv: $(VENV)/.installed
 
@@ -31,11 +31,17 @@ DEMO_ARGS ?=
 demo: venv
 	$(BIN)/trainset demo $(DEMO_ARGS)
 
-test: dbt-test lint pytest
+test: checks pytest
+
+# The dbt build check and the linters side by side (each mostly uses one core; their output is
+# printed whole, one after the other). Both read the installed dbt packages, so `deps` runs
+# first, once.
+checks: deps
+	$(MAKE) --no-print-directory --output-sync=target -j2 dbt-test lint
 
 # A full dbt build (models, snapshots, data tests, unit tests) on a small generated data set,
 # then the gated export and a verified load, in a database of its own.
-dbt-test: venv
+dbt-test: deps
 	rm -rf $(CI_DATA) && mkdir -p $(CI_DATA)
 	$(BIN)/trainset generate --out $(CI_DATA)/landing --customers 400 --days 300 --seed 7
 	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/trainset.duckdb \
@@ -43,9 +49,12 @@ dbt-test: venv
 	    sh -c '$(BIN)/trainset build && $(BIN)/trainset export churn_30d && \
 	        $(BIN)/python -c "import trainset; print(len(trainset.load(\"churn_30d\", exports_dir=\"$(CI_DATA)/exports\")), \"rows loaded and verified\")"'
 
+# sqlfluff's dbt templater compiles the project against a database and landing zone of its
+# own (no data is read), so lint can run beside dbt-test.
 lint: deps
-	TRAINSET_LANDING_DIR=$(CI_DATA)/landing TRAINSET_DUCKDB_PATH=$(CI_DATA)/lint.duckdb \
-	    $(BIN)/sqlfluff lint models tests snapshots
+	mkdir -p data/lint
+	TRAINSET_LANDING_DIR=data/lint/landing TRAINSET_DUCKDB_PATH=data/lint/lint.duckdb \
+	    DBT_TARGET_PATH=target/lint $(BIN)/sqlfluff lint models tests snapshots
 	$(BIN)/sqlfluff lint --templater jinja macros
 	$(BIN)/ruff check python models
 	$(BIN)/ruff format --check python models

@@ -17,6 +17,7 @@ import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,7 +139,7 @@ def descendants(manifest: dict, node: str) -> set[str]:
     return seen
 
 
-def test_build_leaves_out_the_dependents_builds_the_rest_and_export_refuses(damaged):
+def test_build_and_backfill_leave_out_the_dependents_build_the_rest_and_export_refuses(damaged):
     paths = damaged["paths"]
     environment = {
         **os.environ,
@@ -180,6 +181,35 @@ def test_build_leaves_out_the_dependents_builds_the_rest_and_export_refuses(dama
     assert export.returncode == 5, export.stderr
     assert f"day {damaged['missing']} missing" in export.stderr
     assert not paths.exports_dir.exists() or not any(paths.exports_dir.rglob("*.parquet"))
+
+    # The daily batches of a backfill are held to the same check as the build after them: no
+    # table that depends on a blocked one is written, in any batch.
+    first, last = damaged["missing"] - timedelta(days=1), damaged["last"]
+    backfill = subprocess.run(
+        [str(TRAINSET), "backfill", "--from", str(first), "--to", str(last)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert backfill.returncode == 5, backfill.stderr
+    tables = {
+        f"{node['schema']}.{node['alias']}"
+        for node_id, node in manifest["nodes"].items()
+        if node_id in blocked and node["resource_type"] == "model"
+    }
+    assert "intermediate.int_order_items__enriched" in tables
+    connection = duckdb.connect(str(paths.duckdb_path), read_only=True)
+    try:
+        written = {
+            f"{schema}.{name}"
+            for schema, name in connection.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+    finally:
+        connection.close()
+    assert not tables & written, sorted(tables & written)
 
 
 def test_as_of_moves_the_reference_time(damaged):

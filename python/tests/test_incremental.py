@@ -19,6 +19,7 @@ from conftest import build, make_paths
 from trainset.build import read_records
 from trainset.cli import main
 from trainset.dbt import run_dbt
+from trainset.errors import UsageError
 from trainset.export import export_training_set
 from trainset.pipeline import build as build_pipeline
 from trainset.project import connect_duckdb
@@ -235,6 +236,14 @@ def test_plan_takes_a_late_file_whole_and_rebuilds_a_rewritten_history(tmp_path)
     )
     paths.duckdb_path.touch()
     (paths.landing_dir / "orders").mkdir(parents=True)
+    # Before any passed build, --since and a backfill build everything: a batch would
+    # recompute into tables no build has made.
+    nothing = LandingReport(inventory=[])
+    assert plan(paths, nothing, "code", since="2025-03-01").mode == "full"
+    backfill = plan(paths, nothing, "code", since="2025-03-01", until="2025-03-03")
+    assert (backfill.mode, backfill.batches) == ("full", [])
+    with pytest.raises(UsageError, match="must be after --from"):
+        plan(paths, nothing, "code", since="2025-03-03", until="2025-03-01")
     schema = pa.schema([("_loaded_at", pa.timestamp("us", tz="UTC"))])
     late = [datetime(2025, 3, 9, tzinfo=UTC), datetime(2025, 3, 2, 12, tzinfo=UTC)]
     pq.write_table(

@@ -216,24 +216,30 @@ def plan(
         raise UsageError("backfill needs --from as well as --to")
     if full_refresh:
         return Increment(FULL, "--full-refresh asked for")
-    if since is not None:
-        start = parse_instant(since, "--from" if until is not None else "--since")
-        if until is not None:
-            end = parse_instant(until, "--to")
-            batches = daily_batches(start, end)
-            return Increment(
-                BACKFILL,
-                f"backfill of rows loaded from {batches[0][0]} to {batches[-1][1]} in "
-                f"{len(batches)} daily batches",
-                batches=batches,
-            )
+    # Arguments are checked first: a wrong one is an error whatever the database holds.
+    start = parse_instant(since, "--from" if until is not None else "--since") if since else None
+    batches = daily_batches(start, parse_instant(until, "--to")) if until is not None else []
+    last = last_passed(paths)
+    built = last is not None and Path(paths.duckdb_path).exists()
+    if start is not None and not built:
+        # A batch recomputes the incremental models from tables a build made; without one
+        # there is nothing to recompute into, so everything is built.
+        asked = "--from/--to" if batches else "--since"
+        return Increment(FULL, f"no earlier passed build of this database to apply {asked} to")
+    if batches:
+        return Increment(
+            BACKFILL,
+            f"backfill of rows loaded from {batches[0][0]} to {batches[-1][1]} in "
+            f"{len(batches)} daily batches",
+            batches=batches,
+        )
+    if start is not None:
         return Increment(
             SINCE,
             f"rows loaded since {_literal(start)}",
             vars={"incremental_since": _literal(start)},
         )
-    last = last_passed(paths)
-    if last is None or not Path(paths.duckdb_path).exists():
+    if not built:
         return Increment(FULL, "no earlier passed build of this database")
     if last.code_hash != code:
         return Increment(FULL, f"the project's code changed since build {last.build_id}")

@@ -76,31 +76,35 @@ specs as (
     ) as feature_specs (feature_name, feature_kind, method_override, threshold_override)
 ),
 
-{# One pass per feature and side: the values counted per distinct typed value (doubles for
-   numeric features, text for categorical ones), reference and current side by side. Every
-   method below reads this table, never the input relations again. #}
+{# Every feature of both sides in long form (one row per feature, side and input row, the
+   value as a double for numeric features, as text for categorical ones), counted per distinct
+   typed value by one aggregate: reference and current side by side. A union of plain selects
+   is one scan stage on Spark, where an aggregate per feature and side was a shuffle stage each.
+   Every method below reads this table, never the input relations again. #}
 value_counts as {{ trainset.drift_materialized() }} (
-    {%- for feature in features %}
-        {%- set column = adapter.quote(feature.name) %}
-        select
-            '{{ feature.name }}' as feature_name,
-            {{ loop.index }} as feature_index,
-            per_side.num_value,
-            per_side.cat_value,
-            cast(sum(per_side.reference_hits) as bigint) as reference_hits,
-            cast(sum(per_side.current_hits) as bigint) as current_hits
-        from (
+    select
+        long_values.feature_name,
+        long_values.feature_index,
+        long_values.num_value,
+        long_values.cat_value,
+        cast(sum(case when long_values.side = 'reference' then 1 else 0 end) as bigint) as reference_hits,
+        cast(sum(case when long_values.side = 'current' then 1 else 0 end) as bigint) as current_hits
+    from (
+        {%- for feature in features %}
+            {%- set column = adapter.quote(feature.name) %}
+            {%- set feature_loop = loop %}
             {%- for side, relation in [('reference', reference), ('current', current)] %}
                 select
+                    '{{ feature.name }}' as feature_name,
+                    {{ feature_loop.index }} as feature_index,
+                    '{{ side }}' as side,
                     {%- if feature.kind == 'numeric' %}
                         cast({{ column }} as {{ double }}) as num_value,
-                        cast(null as {{ dbt.type_string() }}) as cat_value,
+                        cast(null as {{ dbt.type_string() }}) as cat_value
                     {%- else %}
                         cast(null as {{ double }}) as num_value,
-                        cast({{ column }} as {{ dbt.type_string() }}) as cat_value,
+                        cast({{ column }} as {{ dbt.type_string() }}) as cat_value
                     {%- endif %}
-                    {{ 'count(*)' if side == 'reference' else '0' }} as reference_hits,
-                    {{ 'count(*)' if side == 'current' else '0' }} as current_hits
                 from {{ relation }}
                 where
                     {{ column }} is not null
@@ -112,17 +116,13 @@ value_counts as {{ trainset.drift_materialized() }} (
                             cast('nan' as {{ double }})
                         )
                     {%- endif %}
-                group by 1, 2
-                {%- if not loop.last %}
+                {%- if not (feature_loop.last and loop.last) %}
                     union all
                 {%- endif %}
             {%- endfor %}
-        ) as per_side
-        group by per_side.num_value, per_side.cat_value
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+        {%- endfor %}
+    ) as long_values
+    group by long_values.feature_name, long_values.feature_index, long_values.num_value, long_values.cat_value
 ),
 
 numbers as (

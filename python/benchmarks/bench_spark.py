@@ -63,6 +63,7 @@ DUCKDB_RUNNER = textwrap.dedent(
     sql, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
     connection = duckdb.connect()
     connection.execute("set timezone = 'UTC'")
+    connection.execute("set memory_limit = '4GB'")
     for name in ("spine", "features"):
         connection.execute(f"create view {name} as select * from read_parquet('{data}/{name}.parquet')")
     started = time.perf_counter()
@@ -83,6 +84,7 @@ SPARK_RUNNER = textwrap.dedent(
              .config("spark.sql.adaptive.enabled", "true")
              .config("spark.sql.shuffle.partitions", "8")
              .config("spark.ui.enabled", "false")
+             .config("spark.driver.memory", "4g")
              .config("spark.sql.warehouse.dir", state)
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
@@ -189,7 +191,11 @@ def line(prefix: str, engine: str, results: list[dict], key: str, baseline: floa
     median, p99 = summary([result[key] for result in results])
     peak = max(result["peak_mb"] for result in results)
     ratio = f"{median / baseline:.2f}" if baseline else "1.00"
-    print(f"{prefix} | {engine} | {median:.2f} | {p99:.2f} | {peak:,.0f} | {ratio} |", flush=True)
+    load = os.getloadavg()[0]
+    print(
+        f"{prefix} | {engine} | {median:.2f} | {p99:.2f} | {peak:,.0f} | {ratio} | {load:.1f} |",
+        flush=True,
+    )
     return median
 
 
@@ -197,9 +203,9 @@ def bench_join(work: Path, sql_files: dict, arguments: argparse.Namespace) -> No
     print("\n## point_in_time_join (reading and writing Parquet; Spark without JVM start)\n")
     print(
         "| customers | spine rows | feature rows | join | engine | median s | p99 s "
-        "| peak MB | ratio to DuckDB |"
+        "| peak MB | ratio to DuckDB | load after |"
     )
-    print("| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    print("| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for customers in arguments.customers:
         data = work / f"data_{customers}"
         data.mkdir()
@@ -244,8 +250,10 @@ def build_runs(
 
 def bench_build(work: Path, arguments: argparse.Namespace) -> None:
     print("\n## dbt build of the whole project (Spark including its JVM start)\n")
-    print("| customers | days | engine | median s | p99 s | peak MB | ratio to DuckDB |")
-    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| customers | days | engine | median s | p99 s | peak MB | ratio to DuckDB | load after |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     project = Path(__file__).resolve().parents[2]
     dbt = [sys.executable, "-m", "dbt.cli.main", "build", "--project-dir", str(project)]
     dbt += ["--profiles-dir", str(project), "--quiet"]
@@ -284,6 +292,7 @@ def main() -> None:
         f"# {platform.node()}: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
         f"{platform.system()} {platform.release()}, load average at start {load}"
     )
+    print("# load after: the 1-minute load average when the line's last run ended")
     print(f"# python {platform.python_version()}, repeat {arguments.repeat}")
     try:
         if not arguments.skip_join:

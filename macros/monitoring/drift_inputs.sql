@@ -110,3 +110,44 @@ current_rows as (
     {%- endif %}
 )
 {%- endmacro %}
+
+{#
+    drift_shared_inputs(): on Spark, the names of the two tables that hold the inputs every
+    statistic of `feature_drift` shares (the value counts, the method chosen per feature),
+    beside the calling model; none elsewhere. Spark inlines every reference to a CTE, and
+    these two are read by 16 CTEs of the statistics, so as CTEs Spark planned them 96 times
+    over; as tables they are computed once (docs/scale-out.md).
+
+    drift_shared_input_sql(task, model_name, part): the statement that writes one of them
+    ('value_counts', then 'chosen', which reads the first), run as a pre-hook of the model.
+#}
+{% macro drift_shared_inputs() -%}
+    {%- if target.type != 'spark' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set prefix = this.schema ~ '.' ~ this.identifier -%}
+    {{ return({'value_counts': prefix ~ '__value_counts', 'chosen': prefix ~ '__chosen'}) }}
+{%- endmacro %}
+
+{% macro drift_shared_input_sql(task, model_name, part) -%}
+    {%- set shared = trainset.drift_shared_inputs() -%}
+    {%- set features = trainset.drift_feature_specs(model_name) -%}
+create table {{ shared[part] }} using parquet as
+with
+
+training as (
+    select * from {{ ref(model_name) }}
+),
+
+{{ trainset.drift_input_ctes(task) }},
+
+shared_input as (
+    {{ trainset.feature_drift(
+        'reference_rows', 'current_rows', features,
+        shared={'value_counts': shared.value_counts} if part == 'chosen' else none,
+        output=part,
+    ) }}
+)
+
+select * from shared_input
+{%- endmacro %}

@@ -27,8 +27,8 @@
     Kolmogorov limit 2 sum (-1)^(k-1) exp(-2 k^2 z^2), an approximation (`p_value_method`).
     On Spark the exact count is not made (`drift_exact_ks_size`): every size is asymptotic.
 #}
-{% macro feature_drift(reference, current, features) -%}
-    {{ return(adapter.dispatch('feature_drift', 'trainset')(reference, current, features)) }}
+{% macro feature_drift(reference, current, features, shared=none, output='verdicts') -%}
+    {{ return(adapter.dispatch('feature_drift', 'trainset')(reference, current, features, shared, output)) }}
 {%- endmacro %}
 
 {# Default threshold and direction of each method: the one place these are declared. #}
@@ -43,7 +43,7 @@
     }) }}
 {%- endmacro %}
 
-{% macro default__feature_drift(reference, current, features) -%}
+{% macro default__feature_drift(reference, current, features, shared=none, output='verdicts') -%}
     {%- set methods = trainset.drift_methods() -%}
     {%- set double = trainset.drift_double() -%}
     {%- set exact_size = trainset.drift_exact_ks_size() -%}
@@ -82,6 +82,9 @@ specs as (
    is one scan stage on Spark, where an aggregate per feature and side was a shuffle stage each.
    Every method below reads this table, never the input relations again. #}
 value_counts as {{ trainset.drift_materialized() }} (
+    {%- if shared %}
+    select * from {{ shared.value_counts }}
+    {%- else %}
     select
         long_values.feature_name,
         long_values.feature_index,
@@ -123,6 +126,7 @@ value_counts as {{ trainset.drift_materialized() }} (
         {%- endfor %}
     ) as long_values
     group by long_values.feature_name, long_values.feature_index, long_values.num_value, long_values.cat_value
+    {%- endif %}
 ),
 
 numbers as (
@@ -144,6 +148,9 @@ sizes as (
 ),
 
 chosen as (
+    {%- if shared and shared.chosen %}
+    select * from {{ shared.chosen }}
+    {%- else %}
     select
         sizes.*,
         case
@@ -159,6 +166,7 @@ chosen as (
             else 'jensenshannon'
         end as method
     from sizes
+    {%- endif %}
 ),
 
 {# ---- Kolmogorov-Smirnov and Wasserstein: the two empirical distribution functions ---- #}
@@ -970,5 +978,5 @@ verdicts as (
     from scored
 )
 
-select * from verdicts
+select * from {{ output }}
 {%- endmacro %}

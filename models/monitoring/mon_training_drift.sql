@@ -12,6 +12,23 @@
 {%- set features = trainset.drift_feature_specs('train_churn_30d') -%}
 {%- set reference = trainset.drift_reference(task) -%}
 {%- set current_path = var('drift_current_path', '') -%}
+{%- set shared = trainset.drift_shared_inputs() -%}
+{#- On Spark, the inputs all statistics share are written once by the pre-hooks, as tables
+    (Spark would plan each CTE once per reference), and dropped after. -#}
+{%- if target.type == 'spark' %}
+    {{ config(
+        pre_hook=[
+            "drop table if exists {{ trainset.drift_shared_inputs().value_counts }}",
+            "{{ trainset.drift_shared_input_sql('" ~ task ~ "', 'train_churn_30d', 'value_counts') }}",
+            "drop table if exists {{ trainset.drift_shared_inputs().chosen }}",
+            "{{ trainset.drift_shared_input_sql('" ~ task ~ "', 'train_churn_30d', 'chosen') }}",
+        ],
+        post_hook=[
+            "drop table if exists {{ trainset.drift_shared_inputs().value_counts }}",
+            "drop table if exists {{ trainset.drift_shared_inputs().chosen }}",
+        ],
+    ) }}
+{%- endif %}
 
 with
 
@@ -22,7 +39,7 @@ training as (
 {{ trainset.drift_input_ctes(task) }},
 
 drift as (
-    {{ trainset.feature_drift('reference_rows', 'current_rows', features) }}
+    {{ trainset.feature_drift('reference_rows', 'current_rows', features, shared=shared) }}
 ),
 
 severities as (

@@ -87,3 +87,63 @@
 {% macro spark__drift_read_parquet(path) -%}
     parquet.`{{ path }}`
 {%- endmacro %}
+
+{#
+    drift_instant_type(): the type of a UTC instant (`timestamptz`; Spark's `timestamp`,
+    which in the UTC session the profile pins is the instant).
+
+    drift_history_relation(folder): the Parquet files `trainset drift` recorded in `folder`
+    as a relation, or '' when there are none. DuckDB lists them with `glob`, which lists none
+    (instead of failing) when there are none. Spark cannot list a folder in SQL, and infers
+    no schema from an empty one; it declares them as an external Parquet table beside the
+    calling model, with the columns and types the calling model documents in its YAML
+    (`data_type`), which reads an empty or absent folder as no rows.
+#}
+{% macro drift_instant_type() -%}
+    {{ return(adapter.dispatch('drift_instant_type', 'trainset')()) }}
+{%- endmacro %}
+
+{% macro default__drift_instant_type() -%}
+    {{ return('timestamptz') }}
+{%- endmacro %}
+
+{% macro spark__drift_instant_type() -%}
+    {{ return('timestamp') }}
+{%- endmacro %}
+
+{% macro drift_history_relation(folder) -%}
+    {{ return(adapter.dispatch('drift_history_relation', 'trainset')(folder)) }}
+{%- endmacro %}
+
+{% macro default__drift_history_relation(folder) -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ folder ~ "/*.parquet')") -%}
+        {%- if found.rows[0][0] > 0 -%}
+            {{ return("read_parquet('" ~ folder ~ "/*.parquet')") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro spark__drift_history_relation(folder) -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for name, column in model.columns.items() -%}
+        {%- if not column.data_type -%}
+            {{ exceptions.raise_compiler_error(
+                "drift_history_relation: column '" ~ name ~ "' of " ~ model.name
+                ~ " has no data_type in its YAML; Spark declares the history files with it") }}
+        {%- endif -%}
+        {%- do columns.append(name ~ ' ' ~ trainset.spark_type(column.data_type)) -%}
+    {%- endfor -%}
+    {%- set table = this.schema ~ '.' ~ this.identifier ~ '__files' -%}
+    {%- do run_query('create database if not exists ' ~ this.schema) -%}
+    {%- do run_query('drop table if exists ' ~ table) -%}
+    {%- do run_query(
+        'create table ' ~ table ~ ' (' ~ columns | join(', ') ~ ')'
+        ~ " using parquet options (path '" ~ folder ~ "', pathGlobFilter '*.parquet')"
+    ) -%}
+    {{ return(table) }}
+{%- endmacro %}

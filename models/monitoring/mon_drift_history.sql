@@ -4,13 +4,8 @@
     under `<exports>/churn_30d/drift_history/`), and the drift of this build against its
     reference export. One row per comparison and feature.
 #}
-{%- set history_glob = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/churn_30d/drift_history/*.parquet' -%}
-{%- set recorded = [] -%}
-{%- if execute -%}
-    {#- glob() lists the files, and lists none (instead of failing) when there are none yet -#}
-    {%- set found = run_query("select count(*) from glob('" ~ history_glob ~ "')") -%}
-    {%- do recorded.append(found.rows[0][0] > 0) -%}
-{%- endif -%}
+{%- set history_folder = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/churn_30d/drift_history' -%}
+{%- set recorded_files = trainset.drift_history_relation(history_folder) -%}
 
 with
 
@@ -20,7 +15,7 @@ build_drift as (
 
 this_build as (
     select
-        cast('{{ run_started_at.isoformat() }}' as timestamptz) as compared_at,
+        cast('{{ run_started_at.isoformat() }}' as {{ trainset.drift_instant_type() }}) as compared_at,
         reference_version,
         'build ' || current_source as current_label,
         feature_name,
@@ -36,7 +31,7 @@ this_build as (
 ),
 
 recorded as (
-    {%- if recorded and recorded[0] %}
+    {%- if recorded_files %}
         select
             compared_at,
             reference_version,
@@ -49,7 +44,7 @@ recorded as (
             severity,
             reference_count,
             current_count
-        from read_parquet('{{ history_glob }}')
+        from {{ recorded_files }}
     {%- else %}
         select * from this_build
         where false

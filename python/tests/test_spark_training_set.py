@@ -10,7 +10,8 @@ float widths), and each manifest must name the engine that built it.
 
 The monitoring models built on Spark (the histogram against a reference export, the PSI, the
 profile of every feature with its quantiles, the drift of every feature against the reference
-with its method and verdict) hold the numbers DuckDB's hold, within 1e-9.
+with its method and verdict, the drift history with comparisons recorded earlier) hold the
+numbers DuckDB's hold, within 1e-9.
 
 Two landing zones, each built on both engines: the shared small one of conftest, whole (every
 model, seed and data test), and one generated with another seed, without the monitoring models.
@@ -26,6 +27,7 @@ import math
 import os
 import shutil
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -37,6 +39,8 @@ import pytest
 from conftest import Built, build, make_paths
 from trainset.dbt import run_dbt
 from trainset.export import export_training_set
+from trainset.monitoring.history import HISTORY_DIR
+from trainset.monitoring.history import SCHEMA as HISTORY_SCHEMA
 from trainset.sim import generate
 
 pytestmark = pytest.mark.spark
@@ -135,6 +139,7 @@ MONITORING = {
     "mon_feature_drift": ["feature_name"],
     "mon_training_profile": ["feature_name"],
     "mon_training_drift": ["feature_name"],
+    "mon_drift_history": ["compared_at", "current_label", "feature_name"],
 }
 KS_P_VALUE = {"p_value", "score", "p_value_method"}
 
@@ -154,10 +159,40 @@ def drift_reference(export, folder: Path) -> Path:
     return path
 
 
+def record_drift_history(exports: Path) -> None:
+    """Two comparisons `trainset drift` recorded earlier (one with a null score), as its
+    history file, for `mon_drift_history` to read on both engines."""
+    row = {
+        "reference_version": "v1",
+        "threshold": 0.05,
+        "reference_count": 100,
+    }
+    rows = [
+        {**row, "compared_at": datetime(2026, 11, 1, 12, tzinfo=UTC), "current_label": "day 1"}
+        | {"feature_name": name, "method": "ks", "score": 0.5, "is_drifted": False}
+        | {"severity": "warn", "current_count": 50}
+        for name in ("tenure_days", "plan")
+    ]
+    rows.append(
+        {**row, "compared_at": datetime(2026, 11, 2, 12, tzinfo=UTC), "current_label": "day 2"}
+        | {"feature_name": "plan", "method": "z", "score": None, "is_drifted": True}
+        | {"severity": "error", "current_count": 0}
+    )
+    folder = exports / TASK / HISTORY_DIR
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA), folder / "recorded.parquet")
+
+
 def duckdb_monitoring(paths, reference: Path, root: Path) -> dict[str, list[dict]]:
     """The monitoring models on a copy of the DuckDB build, against the same reference file."""
-    copy = dataclasses.replace(paths, duckdb_path=root / "copy.duckdb", target_dir=root / "target")
+    copy = dataclasses.replace(
+        paths,
+        duckdb_path=root / "copy.duckdb",
+        target_dir=root / "target",
+        exports_dir=root / "exports",
+    )
     shutil.copy(paths.duckdb_path, copy.duckdb_path)
+    record_drift_history(copy.exports_dir)
     variables = json.dumps({"drift_reference_path": str(reference)})
     run = run_dbt(["run", "-s", *MONITORING, "--vars", variables], copy)
     assert run.success, f"DuckDB monitoring run failed; see {copy.target_dir}"
@@ -171,12 +206,23 @@ def duckdb_monitoring(paths, reference: Path, root: Path) -> dict[str, list[dict
             ]
     finally:
         connection.close()
+    return without_build_times(tables)
+
+
+def without_build_times(tables: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """This build's rows of the drift history carry the build's start time, which differs
+    between the two builds: checked to be set, then left out of the comparison."""
+    for row in tables["mon_drift_history"]:
+        if row["current_label"].startswith("build "):
+            assert isinstance(row.pop("compared_at"), datetime)
+            row["compared_at"] = None
     return tables
 
 
 def spark_monitoring(root: Path) -> dict[str, list[dict]]:
     warehouse = root / "spark" / "warehouse" / "monitoring.db"
-    return {table: pq.read_table(warehouse / table).to_pylist() for table in MONITORING}
+    tables = {table: pq.read_table(warehouse / table).to_pylist() for table in MONITORING}
+    return without_build_times(tables)
 
 
 def same_value(left, right) -> bool:
@@ -204,6 +250,10 @@ def assert_same_monitoring(spark_tables, duckdb_tables) -> None:
                 assert actual["p_value_method"] in ("asymptotic", "kolmogorov limit"), key
                 assert abs(actual["p_value"] - expected["p_value"]) < 0.02, key
                 compared -= KS_P_VALUE
+            # this build's rows of the history: a KS score is the p-value above
+            built_now = table == "mon_drift_history" and expected["compared_at"] is None
+            if built_now and expected["method"] == "ks":
+                compared -= KS_P_VALUE
             for column in compared:
                 assert same_value(actual[column], expected[column]), (
                     table,
@@ -222,6 +272,7 @@ def test_whole_project_on_spark_exports_the_duckdb_training_set(
     duckdb_result = duckdb_export(built.paths, tmp_path_factory.mktemp("duckdb_small_exports"))
     reference = drift_reference(duckdb_result, tmp_path_factory.mktemp("drift_reference"))
     root = tmp_path_factory.mktemp("spark_small")
+    record_drift_history(root / "exports")  # the exports folder of spark_build's paths
     with environment(TRAINSET_DRIFT_REFERENCE_PATH=str(reference)):
         spark_result = spark_build(landing, root)
     assert_same_training_set(spark_result, duckdb_result)

@@ -270,7 +270,8 @@ def bench_build(work: Path, arguments: argparse.Namespace) -> None:
         duckdb_runs = build_runs(work / f"duckdb_{customers}", dbt, base_env, None, repeat)
         baseline = line(prefix, "DuckDB", duckdb_runs, "wall", None)
         for master in arguments.masters:
-            folder = work / f"spark_{customers}_{master}"
+            # no brackets in the path: Hadoop reads `local[1]` in a path as a character class
+            folder = work / f"spark_{customers}_{master.replace('[', '').replace(']', '')}"
             spark_runs = build_runs(folder, dbt, base_env, master, repeat)
             line(prefix, f"Spark {master}", spark_runs, "wall", baseline)
 

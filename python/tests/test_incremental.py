@@ -234,16 +234,17 @@ def test_plan_takes_a_late_file_whole_and_rebuilds_a_rewritten_history(tmp_path)
         exports_dir=tmp_path / "exports",
         target_dir=tmp_path / "target",
     )
-    paths.duckdb_path.touch()
-    (paths.landing_dir / "orders").mkdir(parents=True)
-    # Before any passed build, --since and a backfill build everything: a batch would
-    # recompute into tables no build has made.
+    # Before the database exists, --since and a backfill build everything: a batch would
+    # recompute into tables nothing has made.
     nothing = LandingReport(inventory=[])
     assert plan(paths, nothing, "code", since="2025-03-01").mode == "full"
     backfill = plan(paths, nothing, "code", since="2025-03-01", until="2025-03-03")
     assert (backfill.mode, backfill.batches) == ("full", [])
     with pytest.raises(UsageError, match="must be after --from"):
         plan(paths, nothing, "code", since="2025-03-03", until="2025-03-01")
+    paths.duckdb_path.touch()
+    assert plan(paths, nothing, "code", since="2025-03-01", until="2025-03-03").mode == "backfill"
+    (paths.landing_dir / "orders").mkdir(parents=True)
     schema = pa.schema([("_loaded_at", pa.timestamp("us", tz="UTC"))])
     late = [datetime(2025, 3, 9, tzinfo=UTC), datetime(2025, 3, 2, 12, tzinfo=UTC)]
     pq.write_table(

@@ -220,12 +220,12 @@ def plan(
     start = parse_instant(since, "--from" if until is not None else "--since") if since else None
     batches = daily_batches(start, parse_instant(until, "--to")) if until is not None else []
     last = last_passed(paths)
-    built = last is not None and Path(paths.duckdb_path).exists()
-    if start is not None and not built:
-        # A batch recomputes the incremental models from tables a build made; without one
-        # there is nothing to recompute into, so everything is built.
+    exists = Path(paths.duckdb_path).exists()
+    if start is not None and not exists:
+        # A batch recomputes the incremental models into the tables of an existing database;
+        # without one there is nothing to recompute into, so everything is built.
         asked = "--from/--to" if batches else "--since"
-        return Increment(FULL, f"no earlier passed build of this database to apply {asked} to")
+        return Increment(FULL, f"no database yet to apply {asked} to")
     if batches:
         return Increment(
             BACKFILL,
@@ -239,7 +239,7 @@ def plan(
             f"rows loaded since {_literal(start)}",
             vars={"incremental_since": _literal(start)},
         )
-    if not built:
+    if last is None or not exists:
         return Increment(FULL, "no earlier passed build of this database")
     if last.code_hash != code:
         return Increment(FULL, f"the project's code changed since build {last.build_id}")

@@ -44,6 +44,24 @@
 {%- endmacro %}
 
 {% macro default__feature_drift(reference, current, features, shared=none, output='verdicts') -%}
+    {{ return(trainset._feature_drift_query(reference, current, features, shared, output, false)) }}
+{%- endmacro %}
+
+{#
+    DuckDB: the same query, except that numeric features that may take Kolmogorov-Smirnov or
+    Wasserstein and look continuous (more than 20 distinct values, over half of them distinct,
+    among the reference's first 10000 rows) are not counted per distinct value: their values are
+    sorted once, side by side, and the two distribution functions are read at the last row of
+    each run of equal values (`sorted_summary`). Grouping nearly as many keys as rows and then
+    sorting the groups cost several times one sort. The sample only routes the work: both
+    routes give the same numbers (python/tests/test_drift_sorted.py).
+#}
+{% macro duckdb__feature_drift(reference, current, features, shared=none, output='verdicts') -%}
+    {{ return(trainset._feature_drift_query(
+        reference, current, features, shared, output, shared is none and output == 'verdicts')) }}
+{%- endmacro %}
+
+{% macro _feature_drift_query(reference, current, features, shared, output, sorted_numeric) -%}
     {%- set methods = trainset.drift_methods() -%}
     {%- set double = trainset.drift_double() -%}
     {%- set exact_size = trainset.drift_exact_ks_size() -%}
@@ -75,6 +93,120 @@ specs as (
         {%- endfor %}
     ) as feature_specs (feature_name, feature_kind, method_override, threshold_override)
 ),
+{%- set sorted_candidates = [] %}
+{%- if sorted_numeric %}
+    {%- for feature in features %}
+        {%- if feature.kind == 'numeric' and (feature.get('method') or 'auto') in ['auto', 'ks', 'wasserstein'] %}
+            {%- do sorted_candidates.append(loop.index) %}
+        {%- endif %}
+    {%- endfor %}
+{%- endif %}
+{%- if sorted_candidates %}
+
+{# ---- DuckDB: numeric features that look continuous, sorted instead of counted per value ---- #}
+sorted_sample as (
+    select
+        {%- for feature in features %}
+            {%- if loop.index in sorted_candidates %}
+                {%- set finite = 'isfinite(cast(first_rows.' ~ adapter.quote(feature.name) ~ ' as double))' %}
+                count(distinct case when {{ finite }} then cast(first_rows.{{ adapter.quote(feature.name) }} as double) end)
+                as distinct_{{ loop.index }},
+                count(case when {{ finite }} then 1 end) as rows_{{ loop.index }},
+            {%- endif %}
+        {%- endfor %}
+    from (select * from {{ reference }} limit 10000) as first_rows
+),
+
+sorted_features as (
+    {%- for index in sorted_candidates %}
+        select {{ index }} as feature_index
+        from sorted_sample
+        where sorted_sample.distinct_{{ index }} > 20 and sorted_sample.distinct_{{ index }} * 2 > sorted_sample.rows_{{ index }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+),
+
+sorted_reference_stats as (
+    select
+        {%- for feature in features %}
+            {%- if loop.index in sorted_candidates %}
+                {%- set column = adapter.quote(feature.name) %}
+                count(case when isfinite(cast({{ column }} as double)) then 1 end) as rows_{{ loop.index }},
+                stddev_pop(case when isfinite(cast({{ column }} as double)) then cast({{ column }} as double) end)
+                as std_{{ loop.index }},
+            {%- endif %}
+        {%- endfor %}
+    from {{ reference }}
+),
+
+sorted_current_stats as (
+    select
+        {%- for feature in features %}
+            {%- if loop.index in sorted_candidates %}
+                count(case when isfinite(cast({{ adapter.quote(feature.name) }} as double)) then 1 end)
+                as rows_{{ loop.index }},
+            {%- endif %}
+        {%- endfor %}
+    from {{ current }}
+),
+
+{# One sort per feature (a window partitioned by feature sorted much slower than one per
+   feature). The last row of each run of equal values in the sorted order carries the two
+   distribution functions' counts, ties included: the running count of reference rows and the
+   row number; the next value gives the width of the step. #}
+sorted_summary as (
+    {%- for feature in features %}
+        {%- if loop.index in sorted_candidates %}
+            {%- set column = adapter.quote(feature.name) %}
+            {%- set index = loop.index %}
+            {%- set reference_cdf = 'ranked.reference_le / sorted_reference_stats.rows_' ~ index %}
+            {%- set current_cdf = '(ranked.all_le - ranked.reference_le) / sorted_current_stats.rows_' ~ index %}
+            select
+                '{{ feature.name }}' as feature_name,
+                max(sorted_reference_stats.rows_{{ index }}) as reference_count,
+                max(sorted_current_stats.rows_{{ index }}) as current_count,
+                max(sorted_reference_stats.std_{{ index }}) as std_pop,
+                count(*) as distinct_count,
+                max(abs({{ reference_cdf }} - {{ current_cdf }})) as largest_gap,
+                sum(
+                    abs({{ reference_cdf }} - {{ current_cdf }})
+                    * coalesce(ranked.next_value - ranked.num_value, 0)
+                ) as area
+            from (
+                select
+                    sided.num_value,
+                    lead(sided.num_value) over ordered as next_value,
+                    cast(sum(sided.is_reference) over ordered as double) as reference_le,
+                    cast(row_number() over ordered as double) as all_le
+                from (
+                    {%- for side, relation in [(1, reference), (0, current)] %}
+                        select
+                            cast({{ column }} as double) as num_value,
+                            {{ side }} as is_reference
+                        from {{ relation }}
+                        where
+                            isfinite(cast({{ column }} as double))
+                            and {{ index }} in (select sorted_features.feature_index from sorted_features)
+                        {%- if loop.first %}
+                            union all
+                        {%- endif %}
+                    {%- endfor %}
+                ) as sided
+                window ordered as (order by sided.num_value rows between unbounded preceding and current row)
+            ) as ranked
+            cross join sorted_reference_stats
+            cross join sorted_current_stats
+            where ranked.next_value is distinct from ranked.num_value
+            having count(*) > 0
+            {%- if index != sorted_candidates[-1] %}
+                union all
+            {%- endif %}
+        {%- endif %}
+    {%- endfor %}
+),
+{%- endif %}
 
 {# Every feature of both sides in long form (one row per feature, side and input row, the
    value as a double for numeric features, as text for categorical ones), counted per distinct
@@ -119,6 +251,9 @@ value_counts as {{ trainset.drift_materialized() }} (
                             cast('nan' as {{ double }})
                         )
                     {%- endif %}
+                    {%- if feature_loop.index in sorted_candidates %}
+                        and {{ feature_loop.index }} not in (select sorted_features.feature_index from sorted_features)
+                    {%- endif %}
                 {%- if not (feature_loop.last and loop.last) %}
                     union all
                 {%- endif %}
@@ -139,11 +274,20 @@ sizes as (
         specs.feature_kind,
         specs.method_override,
         specs.threshold_override,
-        coalesce(sum(value_counts.reference_hits), 0) as reference_count,
-        coalesce(sum(value_counts.current_hits), 0) as current_count,
-        count(value_counts.feature_name) as distinct_count
+        {%- if sorted_candidates %}
+            coalesce(sum(value_counts.reference_hits), max(sorted_summary.reference_count), 0) as reference_count,
+            coalesce(sum(value_counts.current_hits), max(sorted_summary.current_count), 0) as current_count,
+            count(value_counts.feature_name) + coalesce(max(sorted_summary.distinct_count), 0) as distinct_count
+        {%- else %}
+            coalesce(sum(value_counts.reference_hits), 0) as reference_count,
+            coalesce(sum(value_counts.current_hits), 0) as current_count,
+            count(value_counts.feature_name) as distinct_count
+        {%- endif %}
     from specs
     left join value_counts on specs.feature_name = value_counts.feature_name
+    {%- if sorted_candidates %}
+        left join sorted_summary on specs.feature_name = sorted_summary.feature_name
+    {%- endif %}
     group by specs.feature_name, specs.feature_kind, specs.method_override, specs.threshold_override
 ),
 
@@ -200,6 +344,14 @@ ecdf_gaps as (
         sum(abs(ecdf.reference_cdf - ecdf.current_cdf) * coalesce(ecdf.step_width, 0)) as area
     from ecdf
     group by ecdf.feature_name
+    {%- if sorted_candidates %}
+        union all
+        select
+            sorted_summary.feature_name,
+            sorted_summary.largest_gap,
+            sorted_summary.area
+        from sorted_summary
+    {%- endif %}
 ),
 
 ks_statistic as (
@@ -580,6 +732,13 @@ reference_spread as (
     inner join reference_mean on value_counts.feature_name = reference_mean.feature_name
     where value_counts.reference_hits > 0
     group by value_counts.feature_name
+    {%- if sorted_candidates %}
+        union all
+        select
+            sorted_summary.feature_name,
+            sorted_summary.std_pop
+        from sorted_summary
+    {%- endif %}
 ),
 
 {# ---- Chi-squared, Z-test, Jensen-Shannon and PSI: shares of each value (or histogram bin) ---- #}

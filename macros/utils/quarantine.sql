@@ -4,8 +4,10 @@
     Emits CTEs ending in `classified` (the implementations below name the others), reading
     `checked_relation`, which must have `loaded_at` and `row_quarantine_reason` (the first
     failed row check, null when the row passed). A row's payload is its business content:
-    `payload_columns`, never the load time. Rules, applied per key to the rows that passed the
-    row checks:
+    `payload_columns`, never the load time. A row that failed a row check takes no part: it is
+    its own first copy (`duplicate_rank` 1, its own load time as first load), so its columns
+    depend on no other row and a build that classifies only some keys gives it what a full
+    build does. Rules, applied per key to the rows that passed the row checks:
     - the same payload arriving again (in the same load or a later one) is a duplicate: the
       first copy is staged with the earliest load time (`duplicate_rank` = 1, its `loaded_at`
       becomes `known_at`), later copies are collapsed (`duplicate_rank` > 1);
@@ -23,28 +25,55 @@
     key_columns: the record's key (for products the key and the effective time).
     payload_columns: the raw business columns compared between copies.
     versioned: true when a later different payload is a new version, not a conflict.
+    tie_break_columns: columns ranking copies loaded at the same time after `loaded_at` (the
+      landing file, so the same copy is first however the files were batched).
 #}
-{% macro classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+{% macro classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]) -%}
     {{ return(adapter.dispatch('classify_duplicates', 'trainset')(
-        checked_relation, key_columns, payload_columns, versioned
+        checked_relation, key_columns, payload_columns, versioned, tie_break_columns
     )) }}
 {%- endmacro %}
 
-{# Portable: every row goes through the ranking windows. #}
-{% macro default__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
-{{ trainset._classify_duplicates_windows(checked_relation, key_columns, payload_columns) }},
+{# Portable: every row that passed the row checks goes through the ranking windows. #}
+{% macro default__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]) -%}
+passed_rows as (
+    select * from {{ checked_relation }}
+    where row_quarantine_reason is null
+),
 
-{{ trainset._classify_duplicates_final('duplicates_counted', versioned) }}
+{{ trainset._classify_duplicates_windows('passed_rows', key_columns, payload_columns, tie_break_columns) }},
+
+all_rows_counted as (
+    select * from duplicates_counted
+    union all
+    {{ trainset._classify_duplicates_failed_rows(checked_relation) }}
+),
+
+{{ trainset._classify_duplicates_final('all_rows_counted', versioned) }}
+{%- endmacro %}
+
+
+{# The rows of `checked_relation` that failed a row check, each its own first copy. #}
+{% macro _classify_duplicates_failed_rows(checked_relation) -%}
+    select
+        *,
+        cast(1 as bigint) as duplicate_rank,
+        loaded_at as payload_first_loaded_at,
+        cast(1 as bigint) as payloads_first_seen_together,
+        loaded_at as key_first_loaded_at
+    from {{ checked_relation }}
+    where row_quarantine_reason is not null
 {%- endmacro %}
 
 {#
-    DuckDB: a key with one row (almost every key) is its own first copy, with no duplicate and
-    no conflict, so its ranks are 1 and its load time is the first of its payload and of its key
-    without sorting anything; only the rows of keys with several rows go through the ranking
-    windows (four sorts of the whole table otherwise). Emits `keys_counted`, `single_rows` and
-    `shared_rows` before the CTEs of `default__classify_duplicates`, with the same columns.
+    DuckDB: a key with one row that passed the row checks (almost every key) is its own first
+    copy, with no duplicate and no conflict, so its ranks are 1 and its load time is the first
+    of its payload and of its key without sorting anything, as for a row that failed a check;
+    only the rows of keys with several passed rows go through the ranking windows (four sorts
+    of the whole table otherwise). Emits `keys_counted`, `single_rows` and `shared_rows` before
+    the CTEs of `default__classify_duplicates`, with the same columns.
 #}
-{% macro duckdb__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false) -%}
+{% macro duckdb__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]) -%}
 keys_counted as (
     select
         *,
@@ -62,16 +91,16 @@ single_rows as (
         cast(1 as bigint) as payloads_first_seen_together,
         loaded_at as key_first_loaded_at
     from keys_counted
-    where rows_of_key = 1
+    where rows_of_key = 1 or row_quarantine_reason is not null
 ),
 
 shared_rows as (
     select * exclude (rows_of_key)
     from keys_counted
-    where rows_of_key > 1
+    where rows_of_key > 1 and row_quarantine_reason is null
 ),
 
-{{ trainset._classify_duplicates_windows('shared_rows', key_columns, payload_columns) }},
+{{ trainset._classify_duplicates_windows('shared_rows', key_columns, payload_columns, tie_break_columns) }},
 
 all_rows_counted as (
     select * from duplicates_counted
@@ -85,7 +114,7 @@ all_rows_counted as (
 
 {# CTEs `duplicates_ranked`, `duplicates_counted`: the ranks of each row's payload under its
    key, read from `checked_relation`. #}
-{% macro _classify_duplicates_windows(checked_relation, key_columns, payload_columns) -%}
+{% macro _classify_duplicates_windows(checked_relation, key_columns, payload_columns, tie_break_columns=[]) -%}
 {%- set keys = key_columns | join(', ') -%}
 {%- set payload = payload_columns | join(', ') -%}
 duplicates_ranked as (
@@ -93,7 +122,7 @@ duplicates_ranked as (
         *,
         row_number() over (
             partition by row_quarantine_reason is null, {{ keys }}, {{ payload }}
-            order by loaded_at
+            order by loaded_at{% for column in tie_break_columns %}, {{ column }}{% endfor %}
         ) as duplicate_rank,
         min(loaded_at) over (
             partition by row_quarantine_reason is null, {{ keys }}, {{ payload }}

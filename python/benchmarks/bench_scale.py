@@ -74,6 +74,8 @@ class Step:
     ok: bool
     tail: str = ""
     cpu_seconds: float = 0.0
+    # the lines of its output that say what a build recomputed or left out
+    notes: list[str] = field(default_factory=list)
     # (epoch seconds, CPU seconds of the step's process tree so far), every SAMPLE_SECONDS
     cpu_samples: list[tuple[float, float]] = field(default_factory=list)
 
@@ -129,6 +131,7 @@ def run_step(args: list[str], env: dict[str, str]) -> Step:
         "\n".join(text[-15:]),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         cpu_samples=samples,
+        notes=[line for line in text if "block" in line or "loaded since" in line],
     )
 
 
@@ -276,11 +279,18 @@ def measure(customers: int, options: argparse.Namespace, incremental: bool) -> S
         append_day(landing)
         result.increment = run_step([*TRAINSET, "build"], env)
         share = result.increment.seconds / result.build.seconds
+        cpu_share = result.increment.cpu_seconds / (result.build.cpu_seconds or 1)
         print(
             f"daily increment: {result.increment.seconds:.1f} s "
-            f"({result.increment.cpu_seconds:.1f} CPU s; {share:.0%} of the full build), "
+            f"({result.increment.cpu_seconds:.1f} CPU s; {share:.0%} of the full build's time, "
+            f"{cpu_share:.0%} of its CPU), "
             f"peak RSS {gib(result.increment.peak_rss_bytes)}"
         )
+        for note in result.increment.notes:
+            print(f"  {note.strip()}")
+        print(f"the {SLOWEST} nodes of the increment that took the most CPU:")
+        for cpu, seconds, name in slowest_nodes(target, result.increment):
+            print(f"  {cpu:8.1f} CPU s {seconds:8.1f} s  {name}")
     else:
         print("daily increment: not measured (the build is not incremental yet)")
     if result.build.ok:

@@ -1,7 +1,9 @@
 """Incremental builds equal full refreshes: a base load, then daily loads with late orders,
-corrections of earlier orders, re-delivered rows and a file that lands after a later day's
-file; after each increment every mart equals a full refresh of the same landing files, row
-for row, and the exported training set has the same content hash."""
+corrections of earlier orders, re-delivered rows, a re-delivered file, a file that lands after
+a later day's file, and rows naming a customer or an order that lands only with a later load;
+after each increment every staging table and view (the quarantine among them) and every mart
+equals a full refresh of the same landing files, row for row, and the exported training set
+has the same content hash."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -27,8 +30,9 @@ from trainset.sim import SCHEMAS, generate_next_day
 
 pytestmark = pytest.mark.integration
 
-# The schemas of the marts compared (staging, snapshots and seeds are tables of every build).
-MART_SCHEMAS = ("intermediate", "features", "labels", "training", "serving")
+# The schemas compared: staging (the bases, the classified rows, the valid rows and the
+# quarantine) and the marts. Snapshots record the build's time and seeds are loaded whole.
+MART_SCHEMAS = ("staging", "intermediate", "features", "labels", "training", "serving")
 MODELS_ONLY = ("--exclude-resource-type", "test", "unit_test")
 # Monitoring reads exports and the training set, feeds no mart compared here, and is a fifth
 # of every build: left out of each one to keep the test cheap.
@@ -37,12 +41,14 @@ QUIET = {"progress": lambda message: None}
 
 
 def _mart_rows(database: Path) -> dict[str, Counter]:
-    """Every row of every mart table, as a multiset of value tuples per table."""
+    """Every row of every staging and mart table or view, as a multiset of value tuples per
+    relation."""
     connection = connect_duckdb(database, read_only=True)
     try:
         tables = connection.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by all"
+            "where table_type in ('BASE TABLE', 'VIEW') and table_catalog = current_database() "
+            "order by all"
         ).fetchall()
         rows = {}
         for schema, table in tables:
@@ -85,6 +91,94 @@ def _late_correction(landing: Path, loaded_at: datetime) -> int:
     return int(row["order_id"].iloc[0])
 
 
+def _write(landing: Path, table: str, name: str, frame) -> None:
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False).cast(SCHEMAS[table]),
+        landing / table / name,
+    )
+
+
+def _newest_load(landing: Path) -> datetime:
+    """The newest load time in the landing files, faulty future ones aside: the watermark of a
+    build of them."""
+    now = datetime.now(UTC)
+    return max(
+        value
+        for table in SCHEMAS
+        for value in pq.read_table(landing / table, columns=["_loaded_at"])[0].to_pylist()
+        if value is not None and value <= now
+    )
+
+
+def _rows_naming_later_entities(landing: Path, loaded_at: datetime) -> dict[str, int]:
+    """Files loaded at `loaded_at` with an order of a customer not in the customers file yet and
+    an order line of an order not landed yet: staging quarantines both until the entity lands
+    (`_entities_land`). Returns the new keys."""
+    orders = pq.read_table(landing / "orders" / "part-00000.parquet").to_pandas()
+    items = pq.read_table(landing / "order_items" / "part-00000.parquet").to_pandas()
+    customers = pq.read_table(landing / "customers" / "part-current.parquet").to_pandas()
+    all_orders = pq.read_table(landing / "orders", columns=["order_id"])[0].to_pylist()
+    all_items = pq.read_table(landing / "order_items", columns=["order_item_id"])[0].to_pylist()
+    # Far above the keys the simulator's next days take.
+    keys = {
+        "customer_id": int(customers["customer_id"].max()) + 1_000_000,
+        "order_id": max(key for key in all_orders if key is not None) + 1_000_000,
+        "late_order_id": max(key for key in all_orders if key is not None) + 1_000_001,
+        "order_item_id": max(key for key in all_items if key is not None) + 1_000_000,
+    }
+    completed = orders[(orders["status"] == "completed") & orders["amount"].between(1, 1000)]
+    order = completed.iloc[[0]].copy()
+    order["order_id"], order["customer_id"] = keys["order_id"], keys["customer_id"]
+    order["_loaded_at"] = loaded_at
+    _write(landing, "orders", "part-early-order.parquet", order)
+    line = items[items["order_id"].isin(completed["order_id"])].iloc[[0]].copy()
+    line["order_item_id"], line["order_id"] = keys["order_item_id"], keys["late_order_id"]
+    line["_loaded_at"] = loaded_at
+    _write(landing, "order_items", "part-early-line.parquet", line)
+    return keys
+
+
+def _entities_land(landing: Path, keys: dict[str, int], loaded_at: datetime) -> None:
+    """The customer and the order named by `_rows_naming_later_entities` land, loaded at
+    `loaded_at`: the customer in the rewritten current-state file with its first change, the
+    order in a file of its own."""
+    current = landing / "customers" / "part-current.parquet"
+    customers = pq.read_table(current).to_pandas()
+    customer = customers.iloc[[0]].copy()
+    model_customer = int(customer["customer_id"].iloc[0])
+    customer["customer_id"] = keys["customer_id"]
+    _write(landing, "customers", "part-current.parquet", pd.concat([customers, customer]))
+    changes = pq.read_table(landing / "customer_changes").to_pandas()
+    change = changes[changes["customer_id"] == model_customer].iloc[[0]].copy()
+    change["change_id"] = int(changes["change_id"].max()) + 1_000_000
+    change["customer_id"] = keys["customer_id"]
+    change["_loaded_at"] = loaded_at
+    _write(landing, "customer_changes", "part-late-customer.parquet", change)
+    orders = pq.read_table(landing / "orders" / "part-00000.parquet").to_pandas()
+    order = orders[(orders["status"] == "completed") & orders["amount"].between(1, 1000)]
+    order = order.iloc[[1]].copy()
+    order["order_id"] = keys["late_order_id"]
+    order["_loaded_at"] = loaded_at
+    _write(landing, "orders", "part-late-order.parquet", order)
+
+
+def _staged(database: Path, table: str, column: str, key: int) -> list[tuple]:
+    """(quarantine reason, duplicate rank) of every classified row of `table` with that key."""
+    connection = connect_duckdb(database, read_only=True)
+    try:
+        schema = connection.execute(
+            "select table_schema from information_schema.tables where table_name = ?",
+            [f"stg_shop__{table}_classified"],
+        ).fetchone()[0]
+        return connection.execute(
+            f'select quarantine_reason, duplicate_rank from "{schema}".stg_shop__{table}_classified '
+            f"where {column} = ? order by all",
+            [key],
+        ).fetchall()
+    finally:
+        connection.close()
+
+
 def _passed(paths) -> list:
     return [record for record in read_records(paths.target_dir) if record.state == "passed"]
 
@@ -115,7 +209,14 @@ def test_daily_increments_equal_full_refreshes(small_landing, tmp_path):
         assert (ordered < day_end - timedelta(days=2)).any()
         assert delivered["order_id"].isin(base_orders).sum() >= 2
         watermark = _passed(paths)[-1].watermark
+        day_load = _newest_load(paths.landing_dir)
+        if day == 1:
+            later = _rows_naming_later_entities(paths.landing_dir, day_load)
         if day == 2:
+            _entities_land(paths.landing_dir, later, day_load)
+            # The first day's file of orders delivered again under another name.
+            first_day = paths.landing_dir / "orders" / f"part-day-{day_index - 1:05d}.parquet"
+            shutil.copy(first_day, paths.landing_dir / "orders" / "part-redelivered.parquet")
             # A file of an earlier load (two days before the last build's newest load) lands
             # only now: within the lookback, so the increment must take it.
             late_order = _late_correction(
@@ -137,6 +238,24 @@ def test_daily_increments_equal_full_refreshes(small_landing, tmp_path):
         )
         expected = _mart_rows(reference.duckdb_path)
         assert _differences(_mart_rows(paths.duckdb_path), expected) == {}
+        order = _staged(paths.duckdb_path, "orders", "order_id", later["order_id"])
+        line = _staged(paths.duckdb_path, "order_items", "order_item_id", later["order_item_id"])
+        if day == 1:
+            # Quarantined until the customer and the order land.
+            assert (order, line) == ([("unknown_customer", 1)], [("unknown_order", 1)])
+        else:
+            assert (order, line) == ([(None, 1)], [(None, 1)])
+            # Every row of the re-delivered file is staged, each a copy of an earlier row.
+            connection = connect_duckdb(paths.duckdb_path, read_only=True)
+            try:
+                first_copies, rows = connection.execute(
+                    "select count(*) filter (quarantine_reason is null and duplicate_rank = 1), "
+                    "count(*) from staging.stg_shop__orders_classified "
+                    "where landing_file = 'orders/part-redelivered.parquet'"
+                ).fetchone()
+            finally:
+                connection.close()
+            assert (first_copies, rows) == (0, len(pq.read_table(first_day)))
 
     missed = _differences(_mart_rows(broken.duckdb_path), expected)
     assert any(name.endswith(".int_orders__versioned") for name in missed), missed

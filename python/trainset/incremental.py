@@ -10,6 +10,9 @@ come from dbt vars this module sets:
 - `--since T` passes `incremental_since` (no lookback: T is taken as given);
 - `backfill --from T1 --to T2` runs one batch per day of [T1, T2) with `incremental_since` and
   `incremental_until`, then one build of the rest with an empty batch.
+Staging needs no bounds: it takes the landing files no earlier build staged (see
+`macros/incremental/staging_batch.sql`), which is exact because an appended file is never
+rewritten without the rebuild below.
 A plain build rebuilds from scratch (`--full-refresh`) when there is no earlier passed build
 of the database, when the project's code changed since it, or when a landing file it read
 changed or went away (except in the current-state tables named by

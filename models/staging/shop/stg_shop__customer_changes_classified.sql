@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental' if target.type == 'duckdb' else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='change_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 base as (
@@ -7,6 +16,24 @@ base as (
 customers as (
     select distinct customer_id from {{ ref('stg_shop__customers') }}
 ),
+
+{%- if is_incremental() %}
+
+    {{ trainset.new_landing_files('base') }},
+
+    changed_references as (
+        -- keys whose customer check now gives another answer
+        select staged.change_id
+        from {{ this }} as staged
+        left join customers
+            on staged.customer_id = customers.customer_id
+        where staged.has_known_customer <> (customers.customer_id is not null)
+    ),
+
+    batch as (
+        {{ trainset.staging_batch('base', 'change_id', 'changed_references') }}
+    ),
+{%- endif %}
 
 looked_up as (
     select
@@ -21,9 +48,10 @@ looked_up as (
         base.changed_at_raw,
         base.changed_at,
         base.loaded_at,
+        base.landing_file,
         customers.customer_id is not null as has_known_customer,
         base.row_quarantine_reason as base_quarantine_reason
-    from base
+    from {% if is_incremental() %}batch{% else %}base{% endif %} as base
     left join customers
         on base.customer_id = customers.customer_id
 ),
@@ -42,6 +70,7 @@ checked as (
         changed_at_raw,
         changed_at,
         loaded_at,
+        landing_file,
         has_known_customer,
         coalesce(
             base_quarantine_reason,
@@ -56,6 +85,7 @@ checked as (
     checked_relation='checked',
     key_columns=['change_id'],
     payload_columns=['customer_id', 'plan_raw', 'segment_raw', 'country_raw', 'changed_at_raw'],
+    tie_break_columns=['landing_file'],
 ) }}
 
 select * from classified

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental' if target.type == 'duckdb' else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='order_item_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 base as (
@@ -18,6 +27,29 @@ products as (
     where product_id is not null
 ),
 
+{%- if is_incremental() %}
+
+    {{ trainset.new_landing_files('base') }},
+
+    changed_references as (
+        -- keys whose order or product checks now give another answer
+        select staged.order_item_id
+        from {{ this }} as staged
+        left join orders
+            on staged.order_id = orders.order_id
+        left join products
+            on staged.product_id = products.product_id
+        where
+            staged.has_known_order <> (orders.order_id is not null)
+            or staged.has_valid_order <> coalesce(orders.has_valid_version, false)
+            or staged.has_known_product <> (products.product_id is not null)
+    ),
+
+    batch as (
+        {{ trainset.staging_batch('base', 'order_item_id', 'changed_references') }}
+    ),
+{%- endif %}
+
 looked_up as (
     select
         base.order_item_id,
@@ -27,11 +59,12 @@ looked_up as (
         base.unit_price_raw,
         base.unit_price,
         base.loaded_at,
+        base.landing_file,
         orders.order_id is not null as has_known_order,
         coalesce(orders.has_valid_version, false) as has_valid_order,
         products.product_id is not null as has_known_product,
         base.row_quarantine_reason as base_quarantine_reason
-    from base
+    from {% if is_incremental() %}batch{% else %}base{% endif %} as base
     left join orders
         on base.order_id = orders.order_id
     left join products
@@ -48,6 +81,7 @@ checked as (
         unit_price_raw,
         unit_price,
         loaded_at,
+        landing_file,
         has_known_order,
         has_valid_order,
         has_known_product,
@@ -66,6 +100,7 @@ checked as (
     checked_relation='checked',
     key_columns=['order_item_id'],
     payload_columns=['order_id', 'product_id', 'quantity', 'unit_price_raw'],
+    tie_break_columns=['landing_file'],
 ) }}
 
 select * from classified

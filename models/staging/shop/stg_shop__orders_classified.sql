@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental' if target.type == 'duckdb' else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 base as (
@@ -7,6 +16,24 @@ base as (
 customers as (
     select distinct customer_id from {{ ref('stg_shop__customers') }}
 ),
+
+{%- if is_incremental() %}
+
+    {{ trainset.new_landing_files('base') }},
+
+    changed_references as (
+        -- keys whose customer check now gives another answer
+        select staged.order_id
+        from {{ this }} as staged
+        left join customers
+            on staged.customer_id = customers.customer_id
+        where staged.has_known_customer <> (customers.customer_id is not null)
+    ),
+
+    batch as (
+        {{ trainset.staging_batch('base', 'order_id', 'changed_references') }}
+    ),
+{%- endif %}
 
 looked_up as (
     select
@@ -19,9 +46,10 @@ looked_up as (
         base.order_amount_raw,
         base.order_amount,
         base.loaded_at,
+        base.landing_file,
         customers.customer_id is not null as has_known_customer,
         base.row_quarantine_reason as base_quarantine_reason
-    from base
+    from {% if is_incremental() %}batch{% else %}base{% endif %} as base
     left join customers
         on base.customer_id = customers.customer_id
 ),
@@ -38,6 +66,7 @@ checked as (
         order_amount_raw,
         order_amount,
         loaded_at,
+        landing_file,
         has_known_customer,
         coalesce(
             base_quarantine_reason,
@@ -53,6 +82,7 @@ checked as (
     key_columns=['order_id'],
     payload_columns=['customer_id', 'ordered_at_raw', 'order_status_raw', 'order_amount_raw'],
     versioned=true,
+    tie_break_columns=['landing_file'],
 ) }}
 
 select * from classified

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental' if target.type == 'duckdb' else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='refund_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 base as (
@@ -13,6 +22,26 @@ orders as (
     group by order_id
 ),
 
+{%- if is_incremental() %}
+
+    {{ trainset.new_landing_files('base') }},
+
+    changed_references as (
+        -- keys whose order checks now give another answer
+        select staged.refund_id
+        from {{ this }} as staged
+        left join orders
+            on staged.order_id = orders.order_id
+        where
+            staged.has_known_order <> (orders.order_id is not null)
+            or staged.has_valid_order <> coalesce(orders.has_valid_version, false)
+    ),
+
+    batch as (
+        {{ trainset.staging_batch('base', 'refund_id', 'changed_references') }}
+    ),
+{%- endif %}
+
 looked_up as (
     select
         base.refund_id,
@@ -22,10 +51,11 @@ looked_up as (
         base.refund_amount_raw,
         base.refund_amount,
         base.loaded_at,
+        base.landing_file,
         orders.order_id is not null as has_known_order,
         coalesce(orders.has_valid_version, false) as has_valid_order,
         base.row_quarantine_reason as base_quarantine_reason
-    from base
+    from {% if is_incremental() %}batch{% else %}base{% endif %} as base
     left join orders
         on base.order_id = orders.order_id
 ),
@@ -40,6 +70,7 @@ checked as (
         refund_amount_raw,
         refund_amount,
         loaded_at,
+        landing_file,
         has_known_order,
         has_valid_order,
         coalesce(
@@ -56,6 +87,7 @@ checked as (
     checked_relation='checked',
     key_columns=['refund_id'],
     payload_columns=['order_id', 'refunded_at_raw', 'refund_amount_raw'],
+    tie_break_columns=['landing_file'],
 ) }}
 
 select * from classified

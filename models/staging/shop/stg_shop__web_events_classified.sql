@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental' if target.type == 'duckdb' else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
 base as (
@@ -8,6 +17,24 @@ customers as (
     select distinct customer_id from {{ ref('stg_shop__customers') }}
 ),
 
+{%- if is_incremental() %}
+
+    {{ trainset.new_landing_files('base') }},
+
+    changed_references as (
+        -- keys whose customer check now gives another answer
+        select staged.event_id
+        from {{ this }} as staged
+        left join customers
+            on staged.customer_id = customers.customer_id
+        where staged.has_known_customer <> (customers.customer_id is not null)
+    ),
+
+    batch as (
+        {{ trainset.staging_batch('base', 'event_id', 'changed_references') }}
+    ),
+{%- endif %}
+
 looked_up as (
     select
         base.event_id,
@@ -17,9 +44,10 @@ looked_up as (
         base.page_raw,
         base.page,
         base.loaded_at,
+        base.landing_file,
         customers.customer_id is not null as has_known_customer,
         base.row_quarantine_reason as base_quarantine_reason
-    from base
+    from {% if is_incremental() %}batch{% else %}base{% endif %} as base
     left join customers
         on base.customer_id = customers.customer_id
 ),
@@ -34,6 +62,7 @@ checked as (
         page_raw,
         page,
         loaded_at,
+        landing_file,
         has_known_customer,
         coalesce(
             base_quarantine_reason,
@@ -48,6 +77,7 @@ checked as (
     checked_relation='checked',
     key_columns=['event_id'],
     payload_columns=['customer_id', 'event_at_raw', 'page_raw'],
+    tie_break_columns=['landing_file'],
 ) }}
 
 select * from classified

@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'customer_changes') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('customer_changes') }}
 ),
 
 plans as (
@@ -28,7 +29,8 @@ typed as (
         upper(trim(country)) as country,
         changed_at as changed_at_raw,
         {{ trainset.parse_utc_timestamp('changed_at') }} as changed_at,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

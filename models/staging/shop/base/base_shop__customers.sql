@@ -1,3 +1,6 @@
+-- A table: the customers file is one current state rewritten with every load, read whole.
+{{ config(materialized='table') }}
+
 with
 
 source as (

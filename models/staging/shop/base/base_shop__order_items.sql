@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'order_items') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('order_items') }}
 ),
 
 typed as (
@@ -12,7 +13,8 @@ typed as (
         quantity,
         unit_price as unit_price_raw,
         {{ trainset.to_money('unit_price') }} as unit_price,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

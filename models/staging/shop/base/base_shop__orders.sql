@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'orders') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('orders') }}
 ),
 
 order_statuses as (
@@ -18,7 +19,8 @@ typed as (
         lower(trim(status)) as order_status,
         amount as order_amount_raw,
         {{ trainset.to_money('amount') }} as order_amount,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

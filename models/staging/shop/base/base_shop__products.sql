@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'products') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('products') }}
 ),
 
 product_categories as (
@@ -18,7 +19,8 @@ typed as (
         {{ trainset.to_money('price') }} as unit_price,
         updated_at as updated_at_raw,
         {{ trainset.parse_utc_timestamp('updated_at') }} as updated_at,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'refunds') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('refunds') }}
 ),
 
 typed as (
@@ -12,7 +13,8 @@ typed as (
         {{ trainset.parse_utc_timestamp('refunded_at') }} as refunded_at,
         amount as refund_amount_raw,
         {{ trainset.to_money('amount') }} as refund_amount,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

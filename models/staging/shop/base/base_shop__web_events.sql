@@ -1,7 +1,8 @@
 with
 
 source as (
-    select * from {{ source('shop', 'web_events') }}
+    -- the landing files not staged yet on an increment (see macros/incremental/staging_batch.sql)
+    select * from {{ trainset.landing_rows('web_events') }}
 ),
 
 pages as (
@@ -16,7 +17,8 @@ typed as (
         {{ trainset.parse_utc_timestamp('event_at') }} as event_at,
         page as page_raw,
         lower(trim(page)) as page,
-        {{ trainset.to_utc('_loaded_at') }} as loaded_at
+        {{ trainset.to_utc('_loaded_at') }} as loaded_at,
+        landing_file
     from source
 ),
 

@@ -128,30 +128,6 @@ sorted_features as (
     {%- endfor %}
 ),
 
-sorted_reference_stats as (
-    select
-        {%- for feature in features %}
-            {%- if loop.index in sorted_candidates %}
-                {%- set column = adapter.quote(feature.name) %}
-                count(case when isfinite(cast({{ column }} as double)) then 1 end) as rows_{{ loop.index }},
-                stddev_pop(case when isfinite(cast({{ column }} as double)) then cast({{ column }} as double) end)
-                as std_{{ loop.index }},
-            {%- endif %}
-        {%- endfor %}
-    from {{ reference }}
-),
-
-sorted_current_stats as (
-    select
-        {%- for feature in features %}
-            {%- if loop.index in sorted_candidates %}
-                count(case when isfinite(cast({{ adapter.quote(feature.name) }} as double)) then 1 end)
-                as rows_{{ loop.index }},
-            {%- endif %}
-        {%- endfor %}
-    from {{ current }}
-),
-
 {# One sort per feature (a window partitioned by feature sorted much slower than one per
    feature). The last row of each run of equal values in the sorted order carries the two
    distribution functions' counts, ties included: the running count of reference rows and the
@@ -161,13 +137,27 @@ sorted_summary as (
         {%- if loop.index in sorted_candidates %}
             {%- set column = adapter.quote(feature.name) %}
             {%- set index = loop.index %}
-            {%- set reference_cdf = 'ranked.reference_le / sorted_reference_stats.rows_' ~ index %}
-            {%- set current_cdf = '(ranked.all_le - ranked.reference_le) / sorted_current_stats.rows_' ~ index %}
+            {%- set sided %}
+                {%- for side, relation in [("true", reference), ("false", current)] %}
+                    select
+                        cast({{ column }} as double) as num_value,
+                        {{ side }} as is_reference
+                    from {{ relation }}
+                    where
+                        isfinite(cast({{ column }} as double))
+                        and (select count(*) from sorted_features where sorted_features.feature_index = {{ index }}) > 0
+                    {%- if loop.first %}
+                        union all
+                    {%- endif %}
+                {%- endfor %}
+            {%- endset %}
+            {%- set reference_cdf = 'ranked.reference_le / totals.reference_count' %}
+            {%- set current_cdf = '(ranked.all_le - ranked.reference_le) / totals.current_count' %}
             select
                 '{{ feature.name }}' as feature_name,
-                max(sorted_reference_stats.rows_{{ index }}) as reference_count,
-                max(sorted_current_stats.rows_{{ index }}) as current_count,
-                max(sorted_reference_stats.std_{{ index }}) as std_pop,
+                max(totals.reference_count) as reference_count,
+                max(totals.current_count) as current_count,
+                max(totals.std_pop) as std_pop,
                 count(*) as distinct_count,
                 max(abs({{ reference_cdf }} - {{ current_cdf }})) as largest_gap,
                 sum(
@@ -178,26 +168,18 @@ sorted_summary as (
                 select
                     sided.num_value,
                     lead(sided.num_value) over ordered as next_value,
-                    cast(sum(sided.is_reference) over ordered as double) as reference_le,
+                    cast(count_if(sided.is_reference) over ordered as double) as reference_le,
                     cast(row_number() over ordered as double) as all_le
-                from (
-                    {%- for side, relation in [(1, reference), (0, current)] %}
-                        select
-                            cast({{ column }} as double) as num_value,
-                            {{ side }} as is_reference
-                        from {{ relation }}
-                        where
-                            isfinite(cast({{ column }} as double))
-                            and {{ index }} in (select sorted_features.feature_index from sorted_features)
-                        {%- if loop.first %}
-                            union all
-                        {%- endif %}
-                    {%- endfor %}
-                ) as sided
+                from ({{ sided }}) as sided
                 window ordered as (order by sided.num_value rows between unbounded preceding and current row)
             ) as ranked
-            cross join sorted_reference_stats
-            cross join sorted_current_stats
+            cross join (
+                select
+                    count_if(sided.is_reference) as reference_count,
+                    count_if(not sided.is_reference) as current_count,
+                    stddev_pop(sided.num_value) filter (where sided.is_reference) as std_pop
+                from ({{ sided }}) as sided
+            ) as totals
             where ranked.next_value is distinct from ranked.num_value
             having count(*) > 0
             {%- if index != sorted_candidates[-1] %}
@@ -252,7 +234,7 @@ value_counts as {{ trainset.drift_materialized() }} (
                         )
                     {%- endif %}
                     {%- if feature_loop.index in sorted_candidates %}
-                        and {{ feature_loop.index }} not in (select sorted_features.feature_index from sorted_features)
+                        and (select count(*) from sorted_features where sorted_features.feature_index = {{ feature_loop.index }}) = 0
                     {%- endif %}
                 {%- if not (feature_loop.last and loop.last) %}
                     union all

@@ -60,11 +60,11 @@ lint: deps
 	$(BIN)/ruff format --check python models
 
 # Two workers (pytest-xdist): each test module stays whole in one worker and the Spark tests
-# on the shared session share one (see python/tests/conftest.py); the 25 slowest tests are
+# on the shared session share one (see python/tests/conftest.py); the 50 slowest tests are
 # listed at the end. Under CI=true Hypothesis runs derandomized; set HYPOTHESIS_PROFILE=long
 # for the long property run.
 pytest: deps
-	$(BIN)/pytest -n 2 --dist loadscope --durations=25
+	$(BIN)/pytest -n 2 --dist loadscope --durations=50
 
 docs: deps
 	$(BIN)/dbt docs generate --profiles-dir .

@@ -35,7 +35,9 @@
 {%- endmacro %}
 
 {# Portable: every row that passed the row checks goes through the ranking windows. #}
-{% macro default__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]) -%}
+{% macro default__classify_duplicates(
+    checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]
+) -%}
 passed_rows as (
     select * from {{ checked_relation }}
     where row_quarantine_reason is null
@@ -73,7 +75,9 @@ all_rows_counted as (
     of the whole table otherwise). Emits `keys_counted`, `single_rows` and `shared_rows` before
     the CTEs of `default__classify_duplicates`, with the same columns.
 #}
-{% macro duckdb__classify_duplicates(checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]) -%}
+{% macro duckdb__classify_duplicates(
+    checked_relation, key_columns, payload_columns, versioned=false, tie_break_columns=[]
+) -%}
 keys_counted as (
     select
         *,

@@ -140,8 +140,12 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(cli):
 
 
 def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built, tmp_path):
+    # The copy keeps the file's name: DuckDB names a database after its file, and the staging
+    # views name the database of their build.
     paths = replace(
-        built.paths, duckdb_path=tmp_path / "copy.duckdb", target_dir=tmp_path / "target"
+        built.paths,
+        duckdb_path=tmp_path / built.paths.duckdb_path.name,
+        target_dir=tmp_path / "target",
     )
     shutil.copyfile(built.paths.duckdb_path, paths.duckdb_path)
     environment, cwd = dict(os.environ), Path.cwd()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import math
 import os
 import random
 import shutil
@@ -154,6 +155,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             super()._assign_work_unit(node)
 
     return ByWorkerGroup(config, log)
+
+
+def same_value(left, right) -> bool:
+    """Equal, floats within 1e-9 (relative or absolute), two NaNs or two nulls equal."""
+    if isinstance(left, float) or isinstance(right, float):
+        if left is None or right is None:
+            return left is None and right is None
+        if math.isnan(left) or math.isnan(right):
+            return math.isnan(left) and math.isnan(right)
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
+    return left == right
 
 
 @dataclass

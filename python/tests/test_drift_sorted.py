@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from conftest import same_value
 from trainset.compile import compile_macro_calls
 
 FEATURES = [
@@ -90,16 +91,6 @@ def _rows(connection: duckdb.DuckDBPyConnection, sql: str) -> dict[str, dict]:
     return {row[0]: dict(zip(result.columns, row, strict=True)) for row in result.fetchall()}
 
 
-def _same(left, right) -> bool:
-    if isinstance(left, float) or isinstance(right, float):
-        if left is None or right is None:
-            return left is None and right is None
-        if math.isnan(left) or math.isnan(right):
-            return math.isnan(left) and math.isnan(right)
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
-    return left == right
-
-
 def _recount(reference: list, current: list) -> dict:
     """Counts, distinct values, largest gap and area between the two empirical distribution
     functions, from the raw values."""
@@ -147,7 +138,7 @@ def test_sorted_route_equals_portable_query_and_recount(compiled, case) -> None:
     assert sorted(fast) == sorted(portable) == sorted(f["name"] for f in FEATURES)
     for feature, row in fast.items():
         for column, value in row.items():
-            assert _same(value, portable[feature][column]), (name, feature, column, value)
+            assert same_value(value, portable[feature][column]), (name, feature, column, value)
 
     for feature in SORTED:
         row = fast[feature]

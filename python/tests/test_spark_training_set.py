@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import shutil
 from collections import Counter
@@ -36,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Built, build, make_paths
+from conftest import Built, build, make_paths, same_value
 from trainset.dbt import run_dbt
 from trainset.export import export_training_set
 from trainset.monitoring.history import HISTORY_DIR
@@ -223,16 +222,6 @@ def spark_monitoring(root: Path) -> dict[str, list[dict]]:
     warehouse = root / "spark" / "warehouse" / "monitoring.db"
     tables = {table: pq.read_table(warehouse / table).to_pylist() for table in MONITORING}
     return without_build_times(tables)
-
-
-def same_value(left, right) -> bool:
-    if isinstance(left, float) or isinstance(right, float):
-        if left is None or right is None:
-            return left is None and right is None
-        if math.isnan(left) or math.isnan(right):
-            return math.isnan(left) and math.isnan(right)
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
-    return left == right
 
 
 def assert_same_monitoring(spark_tables, duckdb_tables) -> None:

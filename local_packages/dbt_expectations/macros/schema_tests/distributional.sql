@@ -31,12 +31,20 @@
         {%- endif %}
     ),
 
+    spread as (
+        select
+            avg(metric_value) as metric_mean,
+            stddev_samp(metric_value) as metric_stddev
+        from metric_values
+    ),
+
     scored as (
         select
-            *,
-            (metric_value - avg(metric_value) over ())
-                / nullif(stddev_samp(metric_value) over (), 0) as metric_sigma
+            metric_values.*,
+            (metric_values.metric_value - spread.metric_mean)
+                / nullif(spread.metric_stddev, 0) as metric_sigma
         from metric_values
+        cross join spread
     )
 
     select *

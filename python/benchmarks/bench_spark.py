@@ -162,16 +162,19 @@ def _tree_rss_bytes(pid: int) -> int:
 def measure(command: list[str], env: dict[str, str] | None = None) -> dict:
     """Run `command`; wall seconds, peak memory of its process tree, and its last JSON line
     (or nothing when it prints none)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, _tree_rss_bytes(process.pid))
-        time.sleep(0.1)
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
+    # Output goes to files, not pipes: a pipe nobody reads while the run lasts fills up, and a
+    # chatty child (Spark's log on a large build) then blocks on its next write for good.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, env=env)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_bytes(process.pid))
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} failed:\n{(stdout + stderr)[-3000:]}")
     result: dict = {"wall": seconds, "peak_mb": peak / 2**20}

@@ -11,7 +11,9 @@ exports), each step a child process of the `trainset` command line, as a user ru
   dbt nodes that took the most CPU seconds (the process tree's CPU time, sampled every quarter
   second, between each node's start and end in `run_results.json`: dbt runs one node at a
   time, and on a shared machine CPU seconds vary less than wall seconds), with their wall
-  seconds, and the database size after it;
+  seconds; the five nodes during which the resident memory of the step's largest process rose
+  most above its peak so far (sampled at the same moments: the nodes that took the memory);
+  and the database size after it;
 - `trainset export churn_30d` of that build (after the increment below the gate refuses it:
   that build left a table out): its time;
 - a daily increment: one more simulated day appended to the landing zone, then `trainset
@@ -48,27 +50,33 @@ DBT = str(Path(sys.executable).parent / "dbt")
 SLOWEST = 10
 SAMPLE_SECONDS = 0.25
 TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+# the nodes listed by how much they raised the build's resident memory
+HIGHEST_MEMORY = 5
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds of `root` and its live descendants, plus those its waited children used."""
-    total, pending, first = 0.0, [root], True
+def tree_usage(root: int) -> tuple[float, int]:
+    """CPU seconds of `root` and its live descendants, plus those its waited children used;
+    and the resident bytes of the largest of those processes now."""
+    total, largest, pending, first = 0.0, 0, [root], True
     while pending:
         pid = pending.pop()
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
             tasks = list(Path(f"/proc/{pid}/task").iterdir())
         except (FileNotFoundError, ProcessLookupError):
             continue
         # utime, stime; for the root also cutime, cstime (children it has waited for)
         total += sum(int(value) for value in fields[11 : 15 if first else 13]) / TICKS
+        largest = max(largest, resident_pages * PAGE_BYTES)
         first = False
         for task in tasks:
             try:
                 pending += [int(child) for child in (task / "children").read_text().split()]
             except FileNotFoundError:
                 continue
-    return total
+    return total, largest
 
 
 @dataclass
@@ -84,6 +92,8 @@ class Step:
     notes: list[str] = field(default_factory=list)
     # (epoch seconds, CPU seconds of the step's process tree so far), every SAMPLE_SECONDS
     cpu_samples: list[tuple[float, float]] = field(default_factory=list)
+    # (epoch seconds, resident bytes of the tree's largest process then), at the same moments
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -115,11 +125,15 @@ def run_step(args: list[str], env: dict[str, str]) -> Step:
     )
     assert process.stdout is not None
     samples: list[tuple[float, float]] = []
+    rss_samples: list[tuple[float, int]] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            samples.append((time.time(), tree_cpu_seconds(process.pid)))
+            moment = time.time()
+            cpu, rss = tree_usage(process.pid)
+            samples.append((moment, cpu))
+            rss_samples.append((moment, rss))
             done.wait(SAMPLE_SECONDS)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -138,6 +152,7 @@ def run_step(args: list[str], env: dict[str, str]) -> Step:
         "\n".join(text[-15:]),
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         cpu_samples=samples,
+        rss_samples=rss_samples,
         notes=[line for line in text if "block" in line or "loaded since" in line],
     )
 
@@ -192,23 +207,51 @@ def epoch(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def slowest_nodes(target_dir: Path, step: Step) -> list[tuple[float, float, str]]:
-    """(CPU seconds, wall seconds, node) of the nodes that took the most CPU."""
+def node_spans(target_dir: Path) -> list[tuple[str, float, tuple[float, float] | None]]:
+    """(node, wall seconds, (start, end) epoch seconds or None) of each node of the last run."""
     path = target_dir / "run_results.json"
     if not path.is_file():
         return []
-    timed = []
+    nodes = []
     for result in json.loads(path.read_text())["results"]:
         spans = [span for span in result.get("timing", []) if span.get("started_at")]
         name = result["unique_id"].split(".", 2)[-1]
-        if not spans:
-            timed.append((0.0, float(result["execution_time"]), name))
-            continue
-        start = min(epoch(span["started_at"]) for span in spans)
-        end = max(epoch(span["completed_at"]) for span in spans)
-        cpu = cpu_at(step.cpu_samples, end) - cpu_at(step.cpu_samples, start)
-        timed.append((cpu, float(result["execution_time"]), name))
+        moments = None
+        if spans:
+            start = min(epoch(span["started_at"]) for span in spans)
+            moments = (start, max(epoch(span["completed_at"]) for span in spans))
+        nodes.append((name, float(result["execution_time"]), moments))
+    return nodes
+
+
+def slowest_nodes(target_dir: Path, step: Step) -> list[tuple[float, float, str]]:
+    """(CPU seconds, wall seconds, node) of the nodes that took the most CPU."""
+    timed = []
+    for name, seconds, moments in node_spans(target_dir):
+        cpu = 0.0
+        if moments:
+            cpu = cpu_at(step.cpu_samples, moments[1]) - cpu_at(step.cpu_samples, moments[0])
+        timed.append((cpu, seconds, name))
     return sorted(timed, reverse=True)[:SLOWEST]
+
+
+def memory_raising_nodes(target_dir: Path, step: Step) -> list[tuple[int, int, float, str]]:
+    """(bytes added to the peak, peak reached, wall seconds, node) of the nodes during which
+    the resident memory of the step's largest process rose most above its peak so far (memory
+    a process has taken is seldom returned, so the node running at the peak is often not the
+    one that took it; a node shorter than a sampling interval may be missed)."""
+    rises = []
+    samples = sorted(step.rss_samples)
+    for name, seconds, moments in sorted(
+        node_spans(target_dir), key=lambda node: node[2] or (0, 0)
+    ):
+        if not moments:
+            continue
+        before = max((rss for moment, rss in samples if moment < moments[0]), default=0)
+        inside = [rss for moment, rss in samples if moments[0] <= moment <= moments[1]]
+        if inside and max(inside) > before:
+            rises.append((max(inside) - before, max(inside), seconds, name))
+    return sorted(rises, reverse=True)[:HIGHEST_MEMORY]
 
 
 def database_bytes(database: Path) -> int:
@@ -292,6 +335,12 @@ def measure(customers: int, options: argparse.Namespace, incremental: bool) -> S
     print(f"the {SLOWEST} nodes that took the most CPU:")
     for cpu, seconds, name in result.slowest:
         print(f"  {cpu:8.1f} CPU s {seconds:8.1f} s  {name}")
+    print(
+        f"the {HIGHEST_MEMORY} nodes that raised the resident memory of the build's largest "
+        f"process most (sampled every {SAMPLE_SECONDS} s; added, then the peak reached):"
+    )
+    for added, peak, seconds, name in memory_raising_nodes(target, result.build):
+        print(f"  {gib(added):>10} {gib(peak):>10} {seconds:8.1f} s  {name}")
     if result.build.ok:
         # Exported from the full build: after the daily increment the gate refuses the export,
         # since that build left out the web events of the thin simulated day.

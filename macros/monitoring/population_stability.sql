@@ -101,18 +101,50 @@
             {{ trainset._psi_values(relation, columns) }}
         ) as long_values
         left join (
-            select
-                reference_values.feature_name,
-                {%- for step in range(1, bins) %}
-                    percentile_cont({{ step / bins }}) within group (order by reference_values.value)
-                    as q{{ step }}{% if not loop.last %},{% endif %}
-                {%- endfor %}
-            from (
-                {{ trainset._psi_values(reference, columns) }}
-            ) as reference_values
-            group by reference_values.feature_name
+            {{ trainset.psi_cut_points(reference, columns, bins) }}
         ) as cut_points
             on long_values.feature_name = cut_points.feature_name
     ) as binned
     group by binned.feature_name, binned.bin
+{%- endmacro %}
+
+{# The reference's cut points per column: feature_name, q1 to q(bins - 1). #}
+{% macro psi_cut_points(reference, columns, bins) -%}
+    {{ return(adapter.dispatch('psi_cut_points', 'trainset')(reference, columns, bins)) }}
+{%- endmacro %}
+
+{% macro default__psi_cut_points(reference, columns, bins) -%}
+    select
+        reference_values.feature_name,
+        {%- for step in range(1, bins) %}
+            percentile_cont({{ step / bins }}) within group (order by reference_values.value)
+            as q{{ step }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from (
+        {{ trainset._psi_values(reference, columns) }}
+    ) as reference_values
+    group by reference_values.feature_name
+{%- endmacro %}
+
+{#- Each quantile aggregate holds its own copy of the values it reads: one aggregate asked for
+    every cut point holds them once instead of bins - 1 times, with the same values
+    (`percentile_cont` is DuckDB's name for the same function). -#}
+{% macro duckdb__psi_cut_points(reference, columns, bins) -%}
+    select
+        cut_lists.feature_name,
+        {%- for step in range(1, bins) %}
+            cut_lists.cuts[{{ step }}] as q{{ step }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from (
+        select
+            reference_values.feature_name,
+            quantile_cont(
+                reference_values.value,
+                [{% for step in range(1, bins) %}{{ step / bins }}{% if not loop.last %}, {% endif %}{% endfor %}]
+            ) as cuts
+        from (
+            {{ trainset._psi_values(reference, columns) }}
+        ) as reference_values
+        group by reference_values.feature_name
+    ) as cut_lists
 {%- endmacro %}

@@ -10,8 +10,8 @@ aggregate for all of them) and the portable ones (one `percentile_cont` per cut 
 PostgreSQL and Spark run) must be the same numbers on the same rows.
 
 Cases: shifted and unshifted normal samples, heavy ties (few distinct integers), nulls, values
-exactly on cut points, a constant column, huge and tiny magnitudes, a current sample that is
-empty for one column (all null).
+exactly on cut points, a constant column, huge and tiny magnitudes, one column all null in the
+current rows, one all null in the reference (no cut points: every value in the last bin).
 """
 
 from __future__ import annotations

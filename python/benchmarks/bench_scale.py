@@ -241,16 +241,16 @@ def memory_raising_nodes(target_dir: Path, step: Step) -> list[tuple[int, int, f
     a process has taken is seldom returned, so the node running at the peak is often not the
     one that took it; a node shorter than a sampling interval may be missed)."""
     rises = []
-    samples = sorted(step.rss_samples)
-    for name, seconds, moments in sorted(
-        node_spans(target_dir), key=lambda node: node[2] or (0, 0)
-    ):
+    for name, seconds, moments in node_spans(target_dir):
         if not moments:
             continue
+        samples = step.rss_samples
         before = max((rss for moment, rss in samples if moment < moments[0]), default=0)
-        inside = [rss for moment, rss in samples if moments[0] <= moment <= moments[1]]
-        if inside and max(inside) > before:
-            rises.append((max(inside) - before, max(inside), seconds, name))
+        peak = max(
+            (rss for moment, rss in samples if moments[0] <= moment <= moments[1]), default=0
+        )
+        if peak > before:
+            rises.append((peak - before, peak, seconds, name))
     return sorted(rises, reverse=True)[:HIGHEST_MEMORY]
 
 

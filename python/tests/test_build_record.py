@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import PROJECT_DIR, make_paths
+from conftest import PROJECT_DIR, make_paths, project_paths
 from trainset.build import (
     PASSED,
     REFUSED,
@@ -80,7 +80,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
 
 def copy_state(source: Paths, root: Path) -> Paths:
     """The database, artifacts, build records and landing zone of a build, in a new folder."""
-    paths = replace(make_paths(root), project_dir=source.project_dir)
+    paths = replace(project_paths(root), project_dir=source.project_dir)
     shutil.copytree(source.landing_dir, paths.landing_dir)
     shutil.copy(source.duckdb_path, paths.duckdb_path)
     shutil.copytree(source.target_dir, paths.target_dir, ignore=shutil.ignore_patterns("logs"))

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import make_paths
 from trainset.dbt import read_artifact, run_dbt
 from trainset.output import CLEAR_LINE, Output
 from trainset.project import Paths, connect_duckdb
@@ -227,8 +228,20 @@ def test_dbt_sessions_take_the_memory_limit_and_spill_folder_from_the_environmen
     reference = connect_duckdb()
     reference.execute("set memory_limit = '1GB'")
     expected_limit = reference.sql("select current_setting('memory_limit')").fetchone()[0]
-    assert shown == {
-        "memory_limit": expected_limit,
-        "temp_directory": f"{paths.duckdb_path}.tmp",
-        "preserve_insertion_order": False,
-    }
+    # dbt runs in the database's folder, where the profile's relative spill folder lands
+    spill_folder = paths.duckdb_path.parent / shown.pop("temp_directory")
+    assert spill_folder == Path(f"{paths.duckdb_path}.tmp")
+    assert shown == {"memory_limit": expected_limit, "preserve_insertion_order": False}
+
+
+def test_another_database_file_keeps_dbts_saved_parse(tmp_path):
+    # dbt runs in the database's folder with the profile naming the file alone, so a build of
+    # another database file, with its own landing and exports folders, reuses the saved parse of
+    # the project; a full parse would say that it was unable to parse partially.
+    paths = make_paths(tmp_path / "another")
+    assert (paths.target_dir / "partial_parse.msgpack").is_file()
+    log: list[str] = []
+    run = run_dbt(["parse", "--log-path", str(tmp_path / "logs")], paths, log=log.append)
+    assert run.success, run.errors
+    assert any("Running with dbt" in line for line in log)
+    assert not [line for line in log if "Unable to do partial parsing" in line]

@@ -82,16 +82,45 @@ class DbtRun:
     seconds: float = 0.0
 
 
+# Paths the profiles and models read from the environment that a user may give relative to the
+# project folder, with their defaults. dbt runs in the database's folder (see `dbt_workdir`),
+# so the child gets them absolute, still taken from the project folder.
+PROJECT_RELATIVE_PATHS = {
+    "TRAINSET_SPARK_DIR": "data/spark",
+    "TRAINSET_DUCKDB_TEMP_DIR": "",
+    "TRAINSET_DRIFT_REFERENCE_PATH": "",
+}
+
+
+def dbt_workdir(args: Sequence[str], paths: Paths) -> Path:
+    """Where the dbt child runs: the DuckDB file's folder, with the profile naming the file
+    alone. dbt reuses its saved parse (`partial_parse.msgpack` in the target folder) only while
+    the profile's connection values are unchanged; with the folder out of them, a build of
+    another database file with the same project (a second data set, a test's own file) parses
+    only what changed instead of the whole project. `deps` reads no profile and runs in the
+    project folder."""
+    if args and args[0] == "deps":
+        return paths.project_dir
+    return paths.duckdb_path.parent
+
+
 def dbt_environment(paths: Paths) -> dict[str, str]:
-    """The child process's environment: this process's, with the paths dbt reads."""
-    return {
+    """The child process's environment: this process's, with the paths dbt reads. The
+    landing and exports folders stay absolute: compiled SQL names them, and must read the
+    same files from any folder."""
+    environment = {
         **os.environ,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        "TRAINSET_DUCKDB_PATH": str(paths.duckdb_path),
+        "TRAINSET_DUCKDB_PATH": paths.duckdb_path.name,
         "TRAINSET_LANDING_DIR": str(paths.landing_dir),
         "TRAINSET_EXPORTS_DIR": str(paths.exports_dir),
         "DBT_TARGET_PATH": str(paths.target_dir),
     }
+    for name, default in PROJECT_RELATIVE_PATHS.items():
+        value = os.environ.get(name) or default
+        if value:
+            environment[name] = str(paths.project_dir / value)
+    return environment
 
 
 def ensure_database_free(database: Path) -> None:
@@ -171,7 +200,7 @@ def run_dbt(
     total = 0
     with subprocess.Popen(
         command,
-        cwd=paths.project_dir,
+        cwd=dbt_workdir(args, paths),
         env=dbt_environment(paths),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

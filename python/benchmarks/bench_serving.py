@@ -39,7 +39,8 @@ import orjson  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import Response  # noqa: E402
 
-from online_support import RedisServer, feast_venv, free_port, stop, wait_for_port  # noqa: E402
+from online_support import RedisServer, free_port, stop, wait_for_port  # noqa: E402
+from peer_environments import feast_venv  # noqa: E402
 from trainset.dbt import read_artifact  # noqa: E402
 from trainset.online.catalog import ServingCatalog, load_catalog  # noqa: E402
 from trainset.online.feast_repo import write_feast_repo  # noqa: E402

@@ -57,6 +57,7 @@ def ensure_environment() -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-compile",
             f"evidently=={EVIDENTLY_VERSION}",
             "pandas<3",
         ],

@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,6 @@ import duckdb
 import httpx
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-FEAST_REQUIREMENTS = ["feast==0.67.*", "pandas<3"]
 
 
 def free_port() -> int:
@@ -170,35 +168,6 @@ def feature_server(store: str, **kwargs) -> Iterator[FeatureServer]:
 
 def post(url: str, body, **kwargs) -> httpx.Response:
     return httpx.post(f"{url}/get-online-features", json=body, timeout=30, **kwargs)
-
-
-def feast_venv(cache: Path | None = None) -> Path:
-    """Feast 0.67 in its own virtual environment, created once and reused: under
-    TRAINSET_FEAST_VENV, else data/cache/feast-0.67 in the project (ignored by git)."""
-    folder = Path(
-        cache
-        or os.environ.get("TRAINSET_FEAST_VENV")
-        or PROJECT_DIR / "data" / "cache" / "feast-0.67"
-    )
-    python = folder / "bin" / "python"
-    marker = folder / ".installed"
-    if marker.is_file() and python.is_file():
-        return folder
-    if folder.exists():
-        shutil.rmtree(folder)
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-    subprocess.run(
-        [
-            str(folder / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            *FEAST_REQUIREMENTS,
-        ],
-        check=True,
-    )
-    marker.write_text(" ".join(FEAST_REQUIREMENTS) + "\n")
-    return folder
 
 
 def mart(duckdb_path: Path) -> tuple[list[str], dict[int, dict], object]:

@@ -1,7 +1,7 @@
 """A client written for Feast's feature server works unchanged: Feast 0.67's own Python SDK,
 configured with its `remote` online store, reads from `trainset serve` and gets the serving
 mart's values. Feast runs in its own virtual environment (created once and cached, see
-`online_support.feast_venv`), never in the project's."""
+`peer_environments.feast_venv`), never in the project's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import subprocess
 
 import pytest
 
-from online_support import feast_venv, feature_server, mart
+from online_support import feature_server, mart
+from peer_environments import feast_venv
 from trainset.dbt import read_artifact
 from trainset.online import materialize
 from trainset.online.catalog import load_catalog

@@ -41,6 +41,11 @@
             max(psi_shares.reference_rows) as reference_rows,
             max(psi_shares.current_rows) as current_rows
         from (
+            -- the reference's cut points, computed once for both sides' bins
+            with psi_cut_points as (
+                {{ trainset.psi_cut_points(reference, columns, bins) }}
+            )
+
             select
                 coalesce(reference_bins.feature_name, current_bins.feature_name) as feature_name,
                 coalesce(reference_bins.share, 0) as reference_share,
@@ -52,10 +57,10 @@
                     partition by coalesce(reference_bins.feature_name, current_bins.feature_name)
                 ) as current_rows
             from (
-                {{ trainset._psi_bins(reference, reference, columns, bins) }}
+                {{ trainset._psi_bins('psi_cut_points', reference, columns, bins) }}
             ) as reference_bins
             full outer join (
-                {{ trainset._psi_bins(reference, current, columns, bins) }}
+                {{ trainset._psi_bins('psi_cut_points', current, columns, bins) }}
             ) as current_bins
                 on
                     reference_bins.feature_name = current_bins.feature_name
@@ -79,8 +84,9 @@
     {%- endfor %}
 {%- endmacro %}
 
-{# Shares of `relation`'s rows in the quantile bins of `reference`, per column. #}
-{% macro _psi_bins(reference, relation, columns, bins) -%}
+{# Shares of `relation`'s rows in the bins `cut_points` (a relation of psi_cut_points' form)
+   cuts, per column. #}
+{% macro _psi_bins(cut_points, relation, columns, bins) -%}
     select
         binned.feature_name,
         binned.bin,
@@ -100,9 +106,7 @@
         from (
             {{ trainset._psi_values(relation, columns) }}
         ) as long_values
-        left join (
-            {{ trainset.psi_cut_points(reference, columns, bins) }}
-        ) as cut_points
+        left join {{ cut_points }} as cut_points
             on long_values.feature_name = cut_points.feature_name
     ) as binned
     group by binned.feature_name, binned.bin

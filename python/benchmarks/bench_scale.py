@@ -241,10 +241,10 @@ def memory_raising_nodes(target_dir: Path, step: Step) -> list[tuple[int, int, f
     a process has taken is seldom returned, so the node running at the peak is often not the
     one that took it; a node shorter than a sampling interval may be missed)."""
     rises = []
+    samples = step.rss_samples
     for name, seconds, moments in node_spans(target_dir):
         if not moments:
             continue
-        samples = step.rss_samples
         before = max((rss for moment, rss in samples if moment < moments[0]), default=0)
         peak = max(
             (rss for moment, rss in samples if moments[0] <= moment <= moments[1]), default=0

@@ -56,7 +56,7 @@ dbt-test: deps
 lint: deps
 	mkdir -p data/lint
 	TRAINSET_LANDING_DIR=data/lint/landing TRAINSET_DUCKDB_PATH=data/lint/lint.duckdb \
-	    DBT_TARGET_PATH=target/lint $(BIN)/sqlfluff lint models tests snapshots
+	    DBT_TARGET_PATH=target/lint $(BIN)/sqlfluff lint models tests snapshots analyses
 	$(BIN)/sqlfluff lint --templater jinja macros
 	$(BIN)/ruff check python models
 	$(BIN)/ruff format --check python models

@@ -152,8 +152,12 @@ def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built
     environment, cwd = dict(os.environ), Path.cwd()
     progress: list[str] = []
     log: list[str] = []
+    logs = tmp_path / "logs"
     run = run_dbt(
-        ["test", "--select", "stg_shop__refunds"], paths, progress=progress.append, log=log.append
+        ["test", "--select", "stg_shop__refunds", "--log-path", str(logs)],
+        paths,
+        progress=progress.append,
+        log=log.append,
     )
     assert run.success, run.errors
     assert dict(os.environ) == environment
@@ -169,6 +173,10 @@ def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built
     assert progress[-1].startswith(f"dbt test: {total}/{total} nodes done, ")
     assert len(progress) == total
     assert log and not any("\x1b" in line for line in log)
+    # dbt's log file is its plain text (JSON goes to the runner only), with the queries.
+    text = (logs / "dbt.log").read_text()
+    assert "Running with dbt=" in text and "select" in text and "\x1b" not in text
+    assert not any(line.startswith("{") for line in text.splitlines())
 
 
 def test_progress_is_rewritten_on_a_terminal_and_throttled_without_one(monkeypatch):

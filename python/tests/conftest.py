@@ -131,30 +131,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # Groups start longest first (the greedy schedule for two workers): a long group drawn last
 # would leave the other worker idle while it runs. xdist alone orders groups by their number of
-# tests, which put a one-test module of 44 s among the last. The figures are each group's summed
-# time in a run of the whole suite (2026-11-30); they only order the start, so an outdated one
-# costs time, never a result. A group not listed starts after these, most tests first.
+# tests, which put one-test modules of 25 to 45 s among the last. The figures are each group's
+# summed time in a run of the whole suite (CI=true, 2026-11-30, 315 tests in 829 s); they only order
+# the start, so an outdated one costs time, never a result. A group not listed starts after
+# these, most tests first.
 GROUP_SECONDS = {
-    "test_spark_training_set.py": 315,  # each of its two tests is a group (315 s and 137 s)
-    "spark": 122,
-    "test_drift_pipeline.py": 168,
-    "test_incremental.py": 141,
-    "test_faults.py": 138,
-    "test_staging_faults.py": 110,
-    "test_availability.py": 82,
-    "test_point_in_time.py": 50,
-    "test_online_feast.py": 44,
-    "test_drift_statistics.py": 43,
-    "test_build_record.py": 40,
-    "test_products.py": 38,
-    "test_dbt_expectations.py": 35,
-    "test_online_server.py": 33,
-    "test_drift_postgres.py": 31,
-    "test_web_sessions.py": 27,
-    "test_pipeline.py": 25,
-    "test_horizon.py": 24,
-    "test_schema_names.py": 24,
-    "test_cli.py": 23,
+    "test_spark_training_set.py": 268,  # each of its two tests is a group (268 s and 133 s)
+    "test_drift_pipeline.py": 219,
+    "test_faults.py": 157,
+    "test_incremental.py": 146,
+    "test_staging_faults.py": 100,
+    "spark": 90,
+    "test_availability.py": 76,
+    "test_point_in_time.py": 52,
+    "test_products.py": 39,
+    "test_dbt_expectations.py": 39,
+    "test_build_record.py": 34,
+    "test_drift_postgres.py": 32,
+    "test_drift_statistics.py": 31,
+    "test_cli.py": 29,
+    "test_web_sessions.py": 28,
+    "test_horizon.py": 25,
+    "test_schema_names.py": 25,
+    "test_pipeline.py": 15,
+    "test_docs.py": 15,
+    "test_packages.py": 14,
+    "test_online_feast.py": 12,
+    "test_online_server.py": 11,
 }
 
 

@@ -14,10 +14,12 @@
       itself (a plain `dbt build`); the last two minus `var('incremental_lookback_days')`, so
       a file that lands after a later day's file is still picked up;
     - upper bound: `var('incremental_until')` when given (`trainset backfill`), else none.
+    Each bound is read with `incremental_bound` (below): `trainset build` hands them to dbt in
+    an environment variable, a person running dbt by hand as `--vars`.
 #}
 {% macro incremental_lower_bound(watermark_column='known_at') -%}
-    {%- set since = var('incremental_since', none) -%}
-    {%- set watermark = var('incremental_watermark', none) -%}
+    {%- set since = trainset.incremental_bound('incremental_since') -%}
+    {%- set watermark = trainset.incremental_bound('incremental_watermark') -%}
     {%- set lookback = "interval '" ~ var('incremental_lookback_days') ~ " days'" -%}
     {%- if since -%}
         cast('{{ since }}' as timestamp)
@@ -34,7 +36,7 @@
     (see incremental_lower_bound). `relation` is a staging base with `loaded_at`.
 #}
 {% macro changed_keys(relation, key_column, loaded_at_column='loaded_at') -%}
-    {%- set until = var('incremental_until', none) -%}
+    {%- set until = trainset.incremental_bound('incremental_until') -%}
     select distinct {{ key_column }}
     from {{ relation }}
     where
@@ -61,4 +63,21 @@
     where product_id in (
         {{ trainset.changed_keys(ref('base_shop__products'), 'product_id') }}
     )
+{%- endmacro %}
+
+
+{#
+    incremental_bound(name): a batch bound (`incremental_since`, `incremental_until`,
+    `incremental_watermark`): the dbt var when given (`dbt build --vars`), else the value in
+    the JSON object of the TRAINSET_INCREMENTAL environment variable, which `trainset build`
+    and `trainset backfill` set, else none. The variable is read only while executing: dbt
+    parses its project again from scratch whenever `--vars` changes, and every build has
+    other bounds, so bounds given as vars cost each build a full parse (5 s here).
+#}
+{% macro incremental_bound(name) -%}
+    {%- set given = var(name, none) -%}
+    {%- if given is not none or not execute -%}
+        {{ return(given) }}
+    {%- endif -%}
+    {{ return(fromjson(env_var('TRAINSET_INCREMENTAL', '{}')).get(name)) }}
 {%- endmacro %}

@@ -56,12 +56,15 @@
 {%- endmacro %}
 
 {% macro drift_reference(task) -%}
-    {%- set reference_path = var('drift_reference_path', '') or env_var('TRAINSET_DRIFT_REFERENCE_PATH', '') -%}
+    {%- if not execute -%}
+        {{ return({'path': none, 'version': none}) }}
+    {%- endif -%}
+    {%- set reference_path = trainset.drift_var('drift_reference_path') or env_var('TRAINSET_DRIFT_REFERENCE_PATH', '') -%}
     {%- if reference_path -%}
-        {{ return({'path': reference_path, 'version': var('drift_reference_version', '') or 'file'}) }}
+        {{ return({'path': reference_path, 'version': trainset.drift_var('drift_reference_version') or 'file'}) }}
     {%- endif -%}
     {%- set task_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/' ~ task -%}
-    {%- set version = var('drift_reference_version', '') -%}
+    {%- set version = trainset.drift_var('drift_reference_version') -%}
     {%- if not version and execute -%}
         {%- set version = trainset.drift_latest_version(task_dir) -%}
     {%- endif -%}
@@ -93,7 +96,7 @@
 
 {% macro drift_input_ctes(task) -%}
     {%- set reference = trainset.drift_reference(task) -%}
-    {%- set current_path = var('drift_current_path', '') -%}
+    {%- set current_path = trainset.drift_var('drift_current_path') -%}
 reference_rows as (
     {%- if reference.path %}
         select * from {{ trainset.drift_read_parquet(reference.path) }}
@@ -150,4 +153,20 @@ shared_input as (
 )
 
 select * from shared_input
+{%- endmacro %}
+
+{#
+    drift_var(name): a drift input (`drift_reference_path`, `drift_reference_version`,
+    `drift_current_path`) as text: the dbt var when given (`dbt build --vars`), else the value
+    in the JSON object of the TRAINSET_DRIFT environment variable, which `trainset drift` sets,
+    else ''. Like `incremental_bound`, read only while executing (the models read nothing of
+    the environment at parse time), so the inputs of each comparison never make dbt parse the
+    project again (a change of `--vars` makes it parse everything).
+#}
+{% macro drift_var(name) -%}
+    {%- set given = var(name, '') -%}
+    {%- if given or not execute -%}
+        {{ return(given) }}
+    {%- endif -%}
+    {{ return(fromjson(env_var('TRAINSET_DRIFT', '{}')).get(name) or '') }}
 {%- endmacro %}

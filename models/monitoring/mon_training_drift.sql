@@ -11,7 +11,7 @@
 {%- set task = 'churn_30d' -%}
 {%- set features = trainset.drift_feature_specs('train_churn_30d') -%}
 {%- set reference = trainset.drift_reference(task) -%}
-{%- set current_path = var('drift_current_path', '') -%}
+{%- set current_path = trainset.drift_var('drift_current_path') -%}
 {%- set shared = trainset.drift_shared_inputs() -%}
 {#- On Spark, the inputs all statistics share are written once by the pre-hooks, as tables
     (Spark would plan each CTE once per reference), and dropped after. -#}

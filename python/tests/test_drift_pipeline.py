@@ -26,7 +26,7 @@ from conftest import make_paths
 from drift_reference import drift as reference_drift
 from trainset.cli import main
 from trainset.export import export_training_set
-from trainset.monitoring.drift import DriftRefusedError, compute_drift
+from trainset.monitoring.drift import DRIFT_TARGET, DriftRefusedError, compute_drift
 from trainset.monitoring.gate import accepting_drift, failures
 from trainset.pipeline import build
 from trainset.reader import load, load_manifest
@@ -390,3 +390,14 @@ def test_lineage_from_a_registered_model_to_landing_files(world, tmp_path) -> No
     assert trail["model"]["metrics"]["test_roc_auc"] == pytest.approx(
         card["metrics"]["test"]["roc_auc"]
     )
+
+
+def test_comparisons_never_make_dbt_parse_the_project_again(world, drift_of_b_against_a) -> None:
+    """Each comparison hands dbt its inputs in the environment, not as vars: no compile of the
+    drift models parsed the project from scratch, the first one starting from the build's
+    saved parse (dbt logs why whenever it cannot parse partially)."""
+    more = compute_drift("churn_30d", world["b"], reference=world["version_b"])
+    assert more.reference_version == world["version_b"]
+    log = (world["b"].target_dir / DRIFT_TARGET / "logs" / "dbt.log").read_text()
+    assert log.count("Running with dbt=") >= 2
+    assert "Unable to do partial parsing" not in log

@@ -257,6 +257,12 @@ def test_daily_increments_equal_full_refreshes(small_landing, tmp_path):
                 connection.close()
             assert (first_copies, rows) == (0, len(pq.read_table(first_day)))
 
+    # The increments' bounds reached dbt without changing its vars: no build of this database
+    # parsed the project again from scratch (dbt does when --vars changes).
+    log = (paths.target_dir / "logs" / "dbt.log").read_text()
+    assert log.count("Partial parsing enabled, no changes found, skipping parsing") == 2
+    assert "Unable to do partial parsing" not in log
+
     missed = _differences(_mart_rows(broken.duckdb_path), expected)
     assert any(name.endswith(".int_orders__versioned") for name in missed), missed
     connection = connect_duckdb(paths.duckdb_path, read_only=True)

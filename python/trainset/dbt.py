@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,8 +183,10 @@ def run_dbt(
     *,
     progress: Callable[[str], None] | None = None,
     log: Callable[[str], None] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> DbtRun:
-    """Run `dbt <args>` in the project, with the project's profiles and these paths.
+    """Run `dbt <args>` in the project, with the project's profiles and these paths, and
+    `environment`'s variables added to the child's.
 
     `progress` receives `dbt build: 12/370 nodes, 8 s` as nodes finish; `log` receives every
     line of dbt's own log (plain text). Returns a DbtRun; `success` is False when any node
@@ -206,7 +208,7 @@ def run_dbt(
     with subprocess.Popen(
         command,
         cwd=dbt_workdir(args, paths),
-        env=dbt_environment(paths),
+        env={**dbt_environment(paths), **(environment or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

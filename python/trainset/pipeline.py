@@ -178,8 +178,10 @@ def _build_steps(
     for number, (low, high) in enumerate(plan.batches, start=1):
         started = time.monotonic()
         # A batch leaves out what depends on a blocked table, as the build after it does.
-        batch_args = [*plan.batch_args(low, high), *availability.exclude_args()]
-        batch = run_dbt(batch_args, paths, log=dbt_log)
+        batch_args = [*plan.batch_args(), *availability.exclude_args()]
+        batch = run_dbt(
+            batch_args, paths, log=dbt_log, environment=plan.batch_environment(low, high)
+        )
         progress(
             f"backfill: batch {number}/{len(plan.batches)} [{low}, {high}) "
             f"{'done' if batch.success else 'FAILED'} in {time.monotonic() - started:.1f} s"
@@ -189,4 +191,4 @@ def _build_steps(
     args = ["build", *availability.exclude_args(), *extra_args, *plan.dbt_args()]
     if select:
         args += ["--select", *select]
-    return run_dbt(args, paths, progress=dbt_progress, log=dbt_log)
+    return run_dbt(args, paths, progress=dbt_progress, log=dbt_log, environment=plan.environment())

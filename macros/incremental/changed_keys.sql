@@ -72,7 +72,8 @@
     the JSON object of the TRAINSET_INCREMENTAL environment variable, which `trainset build`
     and `trainset backfill` set, else none. The variable is read only while executing: dbt
     parses its project again from scratch whenever `--vars` changes, and every build has
-    other bounds, so bounds given as vars cost each build a full parse (5 s here).
+    other bounds, so bounds given as vars cost each build a full parse (see BOUNDS_VARIABLE in
+    python/trainset/dbt.py).
 #}
 {% macro incremental_bound(name) -%}
     {%- set given = var(name, none) -%}

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import make_paths
-from trainset.dbt import read_artifact, run_dbt
+from trainset.dbt import BOUNDS_VARIABLE, DRIFT_VARIABLE, dbt_environment, read_artifact, run_dbt
 from trainset.output import CLEAR_LINE, Output
 from trainset.project import Paths, connect_duckdb
 from trainset.verify import compare_tables
@@ -253,3 +253,14 @@ def test_another_database_file_keeps_dbts_saved_parse(tmp_path):
     assert run.success, run.errors
     assert any("Running with dbt" in line for line in log)
     assert not [line for line in log if "Unable to do partial parsing" in line]
+
+
+def test_a_runs_bounds_and_drift_inputs_never_come_from_the_callers_environment(
+    tmp_path, monkeypatch
+):
+    """A value of the run-input variables left in the caller's environment is replaced by an
+    empty object; only what the caller hands the run reaches dbt."""
+    monkeypatch.setenv(BOUNDS_VARIABLE, json.dumps({"incremental_since": "2000-01-01"}))
+    monkeypatch.setenv(DRIFT_VARIABLE, json.dumps({"drift_current_path": "old.parquet"}))
+    environment = dbt_environment(replace(Paths.resolve(), duckdb_path=tmp_path / "x.duckdb"))
+    assert environment[BOUNDS_VARIABLE] == "{}" and environment[DRIFT_VARIABLE] == "{}"

@@ -95,6 +95,16 @@ PROJECT_RELATIVE_PATHS = {
 }
 
 
+# Values trainset hands one dbt run in its environment, each a JSON object the models read
+# only while executing: a build's batch bounds (`incremental_bound`) and a drift comparison's
+# inputs (`drift_var`). Not `--vars`: dbt parses the whole project again whenever its vars
+# change, and every build and comparison has other values (a `dbt parse` took 8.2 s that way,
+# 3.3 s with the saved parse). Every run gets both, empty unless its caller sets them, so a
+# value left in the caller's environment never reaches a run.
+BOUNDS_VARIABLE = "TRAINSET_INCREMENTAL"
+DRIFT_VARIABLE = "TRAINSET_DRIFT"
+
+
 def dbt_workdir(args: Sequence[str], paths: Paths) -> Path:
     """Where the dbt child runs: the DuckDB file's folder, with the profile naming the file
     alone. dbt reuses its saved parse (`partial_parse.msgpack` in the target folder) only while
@@ -118,6 +128,8 @@ def dbt_environment(paths: Paths) -> dict[str, str]:
         "TRAINSET_LANDING_DIR": str(paths.landing_dir),
         "TRAINSET_EXPORTS_DIR": str(paths.exports_dir),
         "DBT_TARGET_PATH": str(paths.target_dir),
+        BOUNDS_VARIABLE: "{}",
+        DRIFT_VARIABLE: "{}",
     }
     for name, default in PROJECT_RELATIVE_PATHS.items():
         value = os.environ.get(name) or default

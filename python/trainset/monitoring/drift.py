@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..dbt import DbtError, read_artifact, run_dbt
+from ..dbt import DRIFT_VARIABLE, DbtError, read_artifact, run_dbt
 from ..errors import InputError
 from ..export import TrainingModel, find_training_model
 from ..gates import GateError
@@ -28,8 +28,6 @@ from ..store import LATEST_FILE, MANIFEST_FILE
 
 DRIFT_TEST = "drift_within_threshold"
 DRIFT_TARGET = "drift"
-# The environment variable that hands the drift models their inputs (see `drift_var`).
-DRIFT_VARIABLE = "TRAINSET_DRIFT"
 
 
 class DriftInputError(InputError):

@@ -59,13 +59,14 @@
     {%- if not execute -%}
         {{ return({'path': none, 'version': none}) }}
     {%- endif -%}
-    {%- set reference_path = trainset.drift_var('drift_reference_path') or env_var('TRAINSET_DRIFT_REFERENCE_PATH', '') -%}
+    {%- set version = trainset.drift_var('drift_reference_version') -%}
+    {%- set reference_path = trainset.drift_var('drift_reference_path')
+        or env_var('TRAINSET_DRIFT_REFERENCE_PATH', '') -%}
     {%- if reference_path -%}
-        {{ return({'path': reference_path, 'version': trainset.drift_var('drift_reference_version') or 'file'}) }}
+        {{ return({'path': reference_path, 'version': version or 'file'}) }}
     {%- endif -%}
     {%- set task_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/' ~ task -%}
-    {%- set version = trainset.drift_var('drift_reference_version') -%}
-    {%- if not version and execute -%}
+    {%- if not version -%}
         {%- set version = trainset.drift_latest_version(task_dir) -%}
     {%- endif -%}
     {%- if not version -%}

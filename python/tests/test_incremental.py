@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from trainset.cli import main
 from trainset.dbt import run_dbt
 from trainset.errors import UsageError
 from trainset.export import export_training_set
+from trainset.incremental import bounds_environment
 from trainset.pipeline import build as build_pipeline
 from trainset.project import connect_duckdb
 from trainset.sim import SCHEMAS, generate_next_day
@@ -404,3 +406,36 @@ def test_plan_takes_a_late_file_whole_and_rebuilds_a_rewritten_history(tmp_path)
     assert "orders/a.parquet" in plan(paths, rewritten, "code").reason
     assert plan(paths, only_old, "other code").mode == "full"
     assert plan(paths, only_old, "code", full_refresh=True).mode == "full"
+
+
+def test_bounds_reach_the_batch_from_the_environment_and_a_var_wins(built, tmp_path):
+    """`incremental_bound` as the compiled batch of an incremental model shows it: the bounds
+    a run is handed in the environment, a dbt var given by hand over them, and without either
+    the model's own newest `known_at` minus the lookback."""
+    assert built.success
+    # The copy keeps the file's name: the compiled SQL names the database after it.
+    paths = replace(
+        built.paths,
+        duckdb_path=tmp_path / built.paths.duckdb_path.name,
+        target_dir=tmp_path / "target",
+    )
+    shutil.copyfile(built.paths.duckdb_path, paths.duckdb_path)
+    model = "int_orders__versioned"
+
+    def batch_sql(bounds: dict[str, str], *args: str) -> str:
+        run = run_dbt(
+            ["compile", "--select", model, *args], paths, environment=bounds_environment(bounds)
+        )
+        assert run.success, run.errors
+        return next((paths.target_dir / "compiled").rglob(f"{model}.sql")).read_text()
+
+    handed = {"incremental_since": "2001-02-03 04:05:06", "incremental_until": "2001-02-04"}
+    sql = batch_sql(handed)
+    assert ">= cast('2001-02-03 04:05:06' as timestamp)" in sql
+    assert "< cast('2001-02-04' as timestamp)" in sql
+    by_hand = json.dumps({"incremental_since": "1999-12-31 00:00:00"})
+    sql = batch_sql(handed, "--vars", by_hand)
+    assert ">= cast('1999-12-31 00:00:00' as timestamp)" in sql and "2001-02-03" not in sql
+    sql = batch_sql({})
+    assert "2001-02" not in sql and "1999-12" not in sql
+    assert "(select max(known_at) from " in sql and "- interval '3 days'" in sql

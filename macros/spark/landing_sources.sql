@@ -20,7 +20,9 @@
     {%- if execute -%}
         {%- set declared = [] -%}
         {%- for node in graph.sources.values() -%}
-            {%- set landing_dir = node.config.get('meta', {}).get('landing_dir') or node.meta.get('landing_dir') -%}
+            {%- set landing_dir = trainset.expand_environment(
+                node.config.get('meta', {}).get('landing_dir') or node.meta.get('landing_dir')
+            ) -%}
             {%- if landing_dir -%}
                 {%- set folder = landing_dir ~ '/' ~ node.identifier -%}
                 {%- if node.schema not in declared -%}

@@ -263,10 +263,10 @@ def saved_parse() -> Path:
 
 def make_paths(root: Path) -> Paths:
     """The paths of a new build under `root`. Its target folder starts with dbt's saved parse
-    of the project, as a user's does after a first build: dbt then parses again only what
-    differs (the sources and the models that read the landing and exports folders) instead of
-    the whole project (a `dbt parse` process: 6.2 s against 8.2 s). A test's own `--vars` or
-    target still get a full parse."""
+    of the project, as a user's does after a first build: dbt parses nothing again (the landing
+    and exports folders are read only when executing), where a full parse takes 8.2 s against
+    3.2 s for a whole `dbt parse` process. A test's own `--vars` or target still get a full
+    parse."""
     paths = project_paths(root)
     paths.target_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(saved_parse(), paths.target_dir / "partial_parse.msgpack")

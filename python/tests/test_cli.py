@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_paths
+from conftest import make_paths, saved_parse
 from trainset.dbt import BOUNDS_VARIABLE, DRIFT_VARIABLE, dbt_environment, read_artifact, run_dbt
 from trainset.output import CLEAR_LINE, Output
 from trainset.project import Paths, connect_duckdb
@@ -243,16 +243,22 @@ def test_dbt_sessions_take_the_memory_limit_and_spill_folder_from_the_environmen
 
 
 def test_another_database_file_keeps_dbts_saved_parse(tmp_path):
-    # dbt runs in the database's folder with the profile naming the file alone, so a build of
-    # another database file, with its own landing and exports folders, reuses the saved parse of
-    # the project; a full parse would say that it was unable to parse partially.
+    # dbt runs in the database's folder with the profile naming the file alone, and reads the
+    # landing and exports folders only when executing, so a build of another database file,
+    # with its own landing and exports folders, reuses the saved parse of the project whole: not
+    # one file is parsed again (a folder read while parsing made dbt parse the sources, the
+    # models reading them and their tests again in every new folder).
     paths = make_paths(tmp_path / "another")
     assert (paths.target_dir / "partial_parse.msgpack").is_file()
+    saved = saved_parse().parent.parent
+    assert paths.landing_dir.parent != saved and paths.exports_dir.parent != saved
     log: list[str] = []
     run = run_dbt(["parse", "--log-path", str(tmp_path / "logs")], paths, log=log.append)
     assert run.success, run.errors
     assert any("Running with dbt" in line for line in log)
     assert not [line for line in log if "Unable to do partial parsing" in line]
+    file_log = (tmp_path / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled: 0 files deleted, 0 files added, 0 files changed" in file_log
 
 
 def test_a_runs_bounds_and_drift_inputs_never_come_from_the_callers_environment(

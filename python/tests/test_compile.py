@@ -37,3 +37,33 @@ def test_a_macro_folder_the_project_lacks_is_named(tmp_path: Path) -> None:
             macro_folders=("utils", "nosuchtopic"),
             project_dir=find_project_dir(),
         )
+
+
+def test_expand_environment_puts_in_each_variable_or_its_default(tmp_path: Path, monkeypatch):
+    """The macro that names the landing folder when dbt executes (macros/utils/
+    landing_folder.sql): `${NAME}` and `${NAME:-default}` take the variable's value, the default
+    only when it is not set, and text without a reference is left as written."""
+    monkeypatch.setenv("TRAINSET_TEST_FOLDER", "/data/landing zone")
+    monkeypatch.setenv("TRAINSET_TEST_EMPTY", "")
+    monkeypatch.delenv("TRAINSET_TEST_UNSET", raising=False)
+    calls = {
+        "set": "${TRAINSET_TEST_FOLDER}/orders/*.parquet",
+        "set_with_default": "${TRAINSET_TEST_FOLDER:-data/landing}/orders",
+        "unset_with_default": "${TRAINSET_TEST_UNSET:-data/landing}/orders",
+        "empty": "[${TRAINSET_TEST_EMPTY:-fallback}]",
+        "twice": "${TRAINSET_TEST_FOLDER}|${TRAINSET_TEST_UNSET:-b}|${TRAINSET_TEST_FOLDER}",
+        "plain": "read_parquet('/x/$HOME/{name}/*.parquet')",
+    }
+    compiled = compile_macro_calls(
+        {name: f"{{{{ trainset.expand_environment({text!r}) }}}}" for name, text in calls.items()},
+        tmp_path / "work",
+        macro_folders=("utils",),
+    )
+    assert {name: sql.strip() for name, sql in compiled.items()} == {
+        "set": "/data/landing zone/orders/*.parquet",
+        "set_with_default": "/data/landing zone/orders",
+        "unset_with_default": "data/landing/orders",
+        "empty": "[]",
+        "twice": "/data/landing zone|b|/data/landing zone",
+        "plain": "read_parquet('/x/$HOME/{name}/*.parquet')",
+    }

@@ -96,15 +96,19 @@ def pytest_report_header(config: pytest.Config) -> str:
 # PostgreSQL server) are made once; the Spark tests that use the in-process session
 # (`test_spark_*.py`) share one worker and its one JVM. Each whole-project Spark build
 # (SPARK_OWN_GROUP) is a group of its own: `trainset build` runs dbt in a child process with a
-# JVM of its own, so it needs no shared session, and the two longest tests of the suite can then
-# run beside each other. Session fixtures are per worker, in the worker's own temporary folder.
+# JVM of its own, so it needs no shared session, and the longest test of the suite then runs
+# beside the shared session's group. Session fixtures are per worker, in the worker's own temporary folder.
 #
 # The groups are made by the scheduler below rather than by `xdist_group` markers: with pytest 9
 # the marker no longer reaches the test id pytest-xdist 3.8 schedules by, so marked tests were
 # spread one by one over the workers (a module fixture was then made in both workers, and a test
 # that read what an earlier test of its module built ran where nothing was built).
 SPARK_OWN_GROUP = {"test_spark_training_set.py"}
-SPARK_SESSION_GROUP = {"test_spark_point_in_time.py", "test_spark_sources_and_seeds.py"}
+SPARK_SESSION_GROUP = {
+    "test_spark_another_seed.py",
+    "test_spark_point_in_time.py",
+    "test_spark_sources_and_seeds.py",
+}
 
 
 def worker_group(nodeid: str) -> str:
@@ -132,32 +136,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Groups start longest first (the greedy schedule for two workers): a long group drawn last
 # would leave the other worker idle while it runs. xdist alone orders groups by their number of
 # tests, which put one-test modules of 25 to 45 s among the last. The figures are each group's
-# summed time in a run of the whole suite (CI=true, 2026-11-30, 315 tests in 829 s); they only order
-# the start, so an outdated one costs time, never a result. A group not listed starts after
-# these, most tests first.
+# summed time in a run of the whole suite (CI=true, 2026-11-30, 319 tests in 724 s); they only
+# order the start, so an outdated one costs time, never a result. A group not listed starts
+# after these, most tests first.
 GROUP_SECONDS = {
-    "test_spark_training_set.py": 268,  # each of its two tests is a group (268 s and 133 s)
-    "test_drift_pipeline.py": 219,
-    "test_faults.py": 157,
-    "test_incremental.py": 146,
-    "test_staging_faults.py": 100,
-    "spark": 90,
-    "test_availability.py": 76,
-    "test_point_in_time.py": 52,
-    "test_products.py": 39,
-    "test_dbt_expectations.py": 39,
-    "test_build_record.py": 34,
-    "test_drift_postgres.py": 32,
-    "test_drift_statistics.py": 31,
-    "test_cli.py": 29,
-    "test_web_sessions.py": 28,
-    "test_horizon.py": 25,
+    "test_spark_training_set.py": 249,  # its one test, the whole project on Spark
+    "test_drift_pipeline.py": 181,
+    "spark": 170,  # the shared session's modules (83 s), then the other seed's Spark build
+    "test_incremental.py": 116,
+    "test_faults.py": 109,
+    "test_staging_faults.py": 98,
+    "test_availability.py": 57,
+    "test_point_in_time.py": 50,
+    "test_drift_statistics.py": 38,
+    "test_drift_postgres.py": 37,
+    "test_dbt_expectations.py": 35,
+    "test_products.py": 31,
+    "test_web_sessions.py": 27,
+    "test_cli.py": 27,
+    "test_build_record.py": 27,
     "test_schema_names.py": 25,
-    "test_pipeline.py": 15,
-    "test_docs.py": 15,
-    "test_packages.py": 14,
-    "test_online_feast.py": 12,
+    "test_horizon.py": 22,
+    "test_docs.py": 13,
+    "test_pipeline.py": 12,
     "test_online_server.py": 11,
+    "test_online_feast.py": 11,
+    "test_packages.py": 11,
 }
 
 

@@ -13,13 +13,9 @@ profile of every feature with its quantiles, the drift of every feature against 
 with its method and verdict, the drift history with comparisons recorded earlier) hold the
 numbers DuckDB's hold, within 1e-9.
 
-Two landing zones, each built on both engines: the shared small one of conftest, whole (every
-model, seed, data test and unit test, then the gated export), and one generated with another
-seed. The second zone checks the data alone: on Spark only the training model and what it
-reads are built, without the tests (the first zone already builds everything, runs every test
-on Spark and exports through the gate, which a build without tests cannot pass), and its
-training table is read and hashed the way the export reads it, then compared with the DuckDB
-zone's gated export.
+This is the shared small landing zone of conftest, built whole on both engines (every model,
+seed, data test and unit test, then the gated export). Data generated with another seed is
+compared in test_spark_another_seed.py.
 """
 
 from __future__ import annotations
@@ -51,21 +47,10 @@ from trainset.export import (
 )
 from trainset.monitoring.history import HISTORY_DIR
 from trainset.monitoring.history import SCHEMA as HISTORY_SCHEMA
-from trainset.sim import generate
-from trainset.store import content_hash
 
 pytestmark = pytest.mark.spark
 
 TASK = "churn_30d"
-OTHER_SEED = {"customers": 300, "days": 240, "seed": 5}
-# The second landing zone checks the training set only: the monitoring models, which read the
-# training set and feed nothing the export needs, are left out of both of its builds (the
-# first zone builds and compares them). Its Spark build makes the training model and its
-# upstream alone (28 of 45 models: no serving, quarantine or monitoring model) and runs no
-# tests (the first zone's does: 267 data tests and 9 unit tests, half of a Spark build's time
-# at this size).
-NO_MONITORING = ("--exclude", "tag:monitoring")
-TRAINING_UPSTREAM = ("--select", f"+train_{TASK}", "--exclude-resource-type", "test", "unit_test")
 
 
 @contextlib.contextmanager
@@ -83,28 +68,25 @@ def environment(**values: str):
                 os.environ[name] = value
 
 
-def spark_build(landing: Path, root: Path, *extra: str, export: bool = True):
-    """`trainset build` on the spark target (the whole project unless `extra` narrows it),
-    then `trainset export`; with `export=False`, the paths of the build instead."""
+def spark_build(landing: Path, root: Path):
+    """`trainset build` of the whole project on the spark target, then `trainset export`."""
     paths = make_paths(root)
     shutil.copytree(landing, paths.landing_dir)
     state = root / "spark"
     state.mkdir()
     with environment(TRAINSET_TARGET="spark", TRAINSET_SPARK_DIR=str(state)):
-        assert build(paths, *extra), f"Spark build failed; see {paths.target_dir}/logs"
-        if not export:
-            return paths
+        assert build(paths), f"Spark build failed; see {paths.target_dir}/logs"
         return export_training_set(TASK, paths, progress=lambda message: None)
 
 
 def spark_training_table(paths) -> pa.Table:
     """The training table of a Spark build as the export reads and hashes it (its Parquet
-    files, in canonical order, through a Parquet round trip), without the export's gate."""
+    files under TRAINSET_SPARK_DIR, in canonical order, through a Parquet round trip), without
+    the export's gate."""
     manifest = read_artifact(paths.target_dir, "manifest.json")
     assert adapter_type(manifest) == "spark"
     model = find_training_model(manifest, TASK)
-    with environment(TRAINSET_SPARK_DIR=str(paths.target_dir.parent / "spark")):
-        return _parquet_round_trip(read_training_table(paths, model, "spark"))
+    return _parquet_round_trip(read_training_table(paths, model, "spark"))
 
 
 def duckdb_export(paths, exports: Path):
@@ -301,21 +283,3 @@ def test_whole_project_on_spark_exports_the_duckdb_training_set(
     assert_same_training_set(spark_result, duckdb_result)
     duckdb_tables = duckdb_monitoring(built.paths, reference, tmp_path_factory.mktemp("mon"))
     assert_same_monitoring(spark_monitoring(root), duckdb_tables)
-
-
-def test_another_seed_gives_the_same_training_set_on_spark_and_duckdb(tmp_path_factory):
-    root = tmp_path_factory.mktemp("other_seed")
-    generate(root / "landing", progress=lambda message: None, **OTHER_SEED)
-    spark_paths = spark_build(
-        root / "landing", root / "spark_build", *TRAINING_UPSTREAM, export=False
-    )
-    spark_table = spark_training_table(spark_paths)
-    paths = make_paths(root / "duckdb_build")
-    shutil.copytree(root / "landing", paths.landing_dir)
-    assert build(paths, *NO_MONITORING), f"DuckDB build failed; see {paths.target_dir}/logs"
-    duckdb_result = export_training_set(TASK, paths, progress=lambda message: None)
-    duckdb_file = duckdb_result.path / duckdb_result.manifest["data_file"]
-    spark_file = root / "spark_training_set.parquet"
-    pq.write_table(spark_table, spark_file)
-    assert_same_rows(spark_file, duckdb_file)
-    assert content_hash(spark_table) == duckdb_result.manifest["content_sha256"]

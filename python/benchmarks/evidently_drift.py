@@ -47,6 +47,7 @@ def ensure_environment() -> Path:
         "import evidently, sys; sys.exit(evidently.__version__ != sys.argv[1])",
     ]
     if python.is_file() and subprocess.run([*probe, EVIDENTLY_VERSION]).returncode == 0:
+        byte_compile(folder)
         return python
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(folder)], check=True)
     subprocess.run(
@@ -63,7 +64,22 @@ def ensure_environment() -> Path:
         ],
         check=True,
     )
+    byte_compile(folder)
     return python
+
+
+def byte_compile(folder: Path) -> None:
+    """Byte-compile a virtual environment's modules once, on every core (pip installs them
+    with --no-compile, one core at a time otherwise): where Python may not write bytecode
+    (PYTHONDONTWRITEBYTECODE=1), each run would compile pandas and its peers again."""
+    marker = folder / ".compiled"
+    if marker.is_file():
+        return
+    python = folder / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", "-j", "0", str(folder / "lib")], check=True
+    )
+    marker.touch()
 
 
 def run(

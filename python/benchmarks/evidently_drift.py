@@ -76,9 +76,18 @@ def byte_compile(folder: Path) -> None:
     if marker.is_file():
         return
     python = folder / "bin" / "python"
-    subprocess.run(
-        [str(python), "-m", "compileall", "-q", "-j", "0", str(folder / "lib")], check=True
-    )
+    command = [
+        str(python),
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "-x",
+        "/tests?/",
+        str(folder / "lib"),
+    ]
+    subprocess.run(command, check=True)
     marker.touch()
 
 

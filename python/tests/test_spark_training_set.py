@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import shutil
 from collections import Counter
@@ -36,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Built, build, make_paths, same_value
+from conftest import Built, build, make_paths, same_value, saved_parse
 from trainset.dbt import read_artifact, run_dbt
 from trainset.engines import adapter_type
 from trainset.export import (
@@ -208,8 +207,12 @@ def duckdb_monitoring(paths, reference: Path, root: Path) -> dict[str, list[dict
     )
     shutil.copy(paths.duckdb_path, copy.duckdb_path)
     record_drift_history(copy.exports_dir)
-    variables = json.dumps({"drift_reference_path": str(reference)})
-    run = run_dbt(["run", "-s", *MONITORING, "--vars", variables], copy)
+    # dbt's saved parse, and the reference in the environment the drift models read when
+    # executing (a --vars would make dbt parse the whole project again)
+    copy.target_dir.mkdir(parents=True)
+    shutil.copy2(saved_parse(), copy.target_dir / "partial_parse.msgpack")
+    reference_environment = {"TRAINSET_DRIFT_REFERENCE_PATH": str(reference)}
+    run = run_dbt(["run", "-s", *MONITORING], copy, environment=reference_environment)
     assert run.success, f"DuckDB monitoring run failed; see {copy.target_dir}"
     connection = duckdb.connect(str(copy.duckdb_path), read_only=True)
     try:

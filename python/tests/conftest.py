@@ -271,7 +271,11 @@ def make_paths(root: Path) -> Paths:
     and exports folders are read only when executing), where a full parse takes 8.2 s against
     3.2 s for a whole `dbt parse` process. A test's own `--vars` or target still get a full
     parse."""
-    paths = project_paths(root)
+    return with_saved_parse(project_paths(root))
+
+
+def with_saved_parse(paths: Paths) -> Paths:
+    """`paths` with dbt's saved parse of the project in its target folder (see make_paths)."""
     paths.target_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy2(saved_parse(), paths.target_dir / "partial_parse.msgpack")
     return paths

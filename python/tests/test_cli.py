@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import make_paths, saved_parse
+from conftest import make_paths, saved_parse, with_saved_parse
 from trainset.dbt import BOUNDS_VARIABLE, DRIFT_VARIABLE, dbt_environment, read_artifact, run_dbt
 from trainset.output import CLEAR_LINE, Output
 from trainset.project import Paths, connect_duckdb
@@ -143,10 +143,12 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(cli):
 def test_the_dbt_runner_changes_nothing_in_the_caller_and_reports_progress(built, tmp_path):
     # The copy keeps the file's name: DuckDB names a database after its file, and the staging
     # views name the database of their build.
-    paths = replace(
-        built.paths,
-        duckdb_path=tmp_path / built.paths.duckdb_path.name,
-        target_dir=tmp_path / "target",
+    paths = with_saved_parse(
+        replace(
+            built.paths,
+            duckdb_path=tmp_path / built.paths.duckdb_path.name,
+            target_dir=tmp_path / "target",
+        )
     )
     shutil.copyfile(built.paths.duckdb_path, paths.duckdb_path)
     environment, cwd = dict(os.environ), Path.cwd()

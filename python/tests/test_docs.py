@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from conftest import with_saved_parse
 from trainset.dbt import read_artifact, run_dbt
 from trainset.project import connect_duckdb
 
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.integration
 def artifacts(built, tmp_path_factory):
     # A target folder of its own: `docs generate` rewrites run_results.json, which the export
     # gate of the shared build reads.
-    paths = replace(built.paths, target_dir=tmp_path_factory.mktemp("docs") / "target")
+    paths = with_saved_parse(
+        replace(built.paths, target_dir=tmp_path_factory.mktemp("docs") / "target")
+    )
     logs = str(paths.target_dir / "logs")
     assert run_dbt(["docs", "generate", "--log-path", logs], paths).success
     return (

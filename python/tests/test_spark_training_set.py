@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import Built, build, make_paths, same_value, saved_parse
+from conftest import Built, build, make_paths, same_value, with_saved_parse
 from trainset.dbt import read_artifact, run_dbt
 from trainset.engines import adapter_type
 from trainset.export import (
@@ -209,8 +209,7 @@ def duckdb_monitoring(paths, reference: Path, root: Path) -> dict[str, list[dict
     record_drift_history(copy.exports_dir)
     # dbt's saved parse, and the reference in the environment the drift models read when
     # executing (a --vars would make dbt parse the whole project again)
-    copy.target_dir.mkdir(parents=True)
-    shutil.copy2(saved_parse(), copy.target_dir / "partial_parse.msgpack")
+    with_saved_parse(copy)
     reference_environment = {"TRAINSET_DRIFT_REFERENCE_PATH": str(reference)}
     run = run_dbt(["run", "-s", *MONITORING], copy, environment=reference_environment)
     assert run.success, f"DuckDB monitoring run failed; see {copy.target_dir}"

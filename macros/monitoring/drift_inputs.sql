@@ -55,6 +55,14 @@
     {{ return(specs) }}
 {%- endmacro %}
 
+{#
+    exports_dir(): the exports folder (TRAINSET_EXPORTS_DIR, default `exports`), read only when
+    executing, like the landing folder (macros/utils/landing_folder.sql says why).
+#}
+{% macro exports_dir() -%}
+    {{ return(trainset.expand_environment('${TRAINSET_EXPORTS_DIR:-exports}')) }}
+{%- endmacro %}
+
 {% macro drift_reference(task) -%}
     {%- if not execute -%}
         {{ return({'path': none, 'version': none}) }}
@@ -65,7 +73,7 @@
     {%- if reference_path -%}
         {{ return({'path': reference_path, 'version': version or 'file'}) }}
     {%- endif -%}
-    {%- set task_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') ~ '/' ~ task -%}
+    {%- set task_dir = trainset.exports_dir() ~ '/' ~ task -%}
     {%- if not version -%}
         {%- set version = trainset.drift_latest_version(task_dir) -%}
     {%- endif -%}

@@ -4,10 +4,7 @@
     under `<exports>/churn_30d/drift_history/`), and the drift of this build against its
     reference export. One row per comparison and feature.
 #}
-{#- The exports folder is read only when executing: read while parsing, every other folder would
-    make dbt parse this model again (macros/utils/landing_folder.sql says why). -#}
-{%- set exports_dir = env_var('TRAINSET_EXPORTS_DIR', 'exports') if execute else 'exports' -%}
-{%- set history_folder = exports_dir ~ '/churn_30d/drift_history' -%}
+{%- set history_folder = trainset.exports_dir() ~ '/churn_30d/drift_history' -%}
 {%- set recorded_files = trainset.drift_history_relation(history_folder) -%}
 
 with

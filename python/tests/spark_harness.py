@@ -71,3 +71,15 @@ def fetch(sql: str) -> tuple[list[str], list[tuple]]:
     """Run one query on the shared session: column names and rows as tuples."""
     frame = spark_session().sql(sql)
     return frame.columns, [tuple(row) for row in frame.collect()]
+
+
+def dbt(project: Path, root: Path, *args: str) -> None:
+    """One dbt command on the spark target in this process, on the shared session; its target
+    and log folders under `root`."""
+    from dbt.cli.main import dbtRunner
+
+    command = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
+    command += ["--target", "spark", "--target-path", str(root / "target")]
+    command += ["--log-path", str(root / "logs"), "--quiet"]
+    result = dbtRunner().invoke(command)
+    assert result.success, f"dbt {' '.join(args)} failed on Spark: {result.exception}"

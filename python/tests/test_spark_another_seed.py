@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import build, make_paths, project_snapshot
-from spark_harness import spark_session, spark_state_dir
-from test_spark_training_set import TASK, assert_same_rows, spark_training_table
+from spark_harness import dbt, spark_session, spark_state_dir
+from test_spark_training_set import TASK, assert_same_rows, environment, spark_training_table
 from trainset.export import export_training_set
 from trainset.sim import generate
 from trainset.store import content_hash
@@ -41,23 +41,10 @@ TRAINING_UPSTREAM = ("--select", f"+train_{TASK}", "--exclude-resource-type", "t
 def spark_dbt_build(landing: Path, root: Path):
     """`dbt build` of the training model's upstream on the shared session; the paths of the
     build (its target folder holds the manifest the export reads)."""
-    from dbt.cli.main import dbtRunner
-
     spark_session()
     paths = make_paths(root)
-    command = ["build", *TRAINING_UPSTREAM, "--target", "spark"]
-    command += ["--project-dir", str(project_snapshot()), "--profiles-dir", str(project_snapshot())]
-    command += ["--target-path", str(paths.target_dir), "--log-path", str(root / "logs")]
-    saved = os.environ.get("TRAINSET_LANDING_DIR")
-    os.environ["TRAINSET_LANDING_DIR"] = str(landing)
-    try:
-        result = dbtRunner().invoke([*command, "--quiet"])
-    finally:
-        if saved is None:
-            os.environ.pop("TRAINSET_LANDING_DIR", None)
-        else:
-            os.environ["TRAINSET_LANDING_DIR"] = saved
-    assert result.success, f"dbt build failed on Spark: {result.exception}; see {root / 'logs'}"
+    with environment(TRAINSET_LANDING_DIR=str(landing)):
+        dbt(project_snapshot(), root, "build", *TRAINING_UPSTREAM)
     return paths
 
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import project_snapshot
-from spark_harness import fetch, spark_session
+from spark_harness import dbt, fetch, spark_session
 
 pytestmark = pytest.mark.spark
 
@@ -66,16 +66,6 @@ def spark_project(small_landing, tmp_path_factory):
         os.environ.pop("TRAINSET_LANDING_DIR", None)
     else:
         os.environ["TRAINSET_LANDING_DIR"] = saved
-
-
-def dbt(project: Path, root: Path, *args: str) -> None:
-    from dbt.cli.main import dbtRunner
-
-    command = [*args, "--project-dir", str(project), "--profiles-dir", str(project)]
-    command += ["--target", "spark", "--target-path", str(root / "target")]
-    command += ["--log-path", str(root / "logs"), "--quiet"]
-    result = dbtRunner().invoke(command)
-    assert result.success, f"dbt {' '.join(args)} failed on Spark: {result.exception}"
 
 
 def landing_rows(folder: Path) -> pa.Table:

@@ -35,15 +35,19 @@
     {%- set local = "try_cast(replace(regexp_extract(" ~ text ~ ", '^" ~ naive ~ "', 1), 'T', ' ') as timestamp)" -%}
     {%- set zone = "regexp_extract(" ~ text ~ ", ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)" -%}
     (case
-        {#- the shapes almost every row has (seconds, then nothing, `Z` or `±hh:mm`) read by
-            position: the same values as the general branches below, one pattern match per row
-            instead of six #}
-        when regexp_full_match({{ text }}, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[Zz]|[+-]\d{2}:\d{2})?')
-            then try_cast(replace(substr({{ text }}, 1, 19), 'T', ' ') as timestamp) - to_minutes(
+        {#- the shapes almost every row has (seconds, then nothing, `Z` or `±hh:mm`, with no
+            space around) read by position from the string as landed: the same values as the
+            general branches below, one pattern match per row instead of six, and no trimmed
+            copy of the string (the cast reads the `T` separator itself) #}
+        when regexp_full_match({{ column }}, '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[Zz]|[+-]\d{2}:\d{2})?')
+            then try_cast(substr({{ column }}, 1, 19) as timestamp) - to_minutes(
                 case
-                    when length({{ text }}) = 25
-                        then (case when substr({{ text }}, 20, 1) = '-' then -1 else 1 end)
-                        * (cast(substr({{ text }}, 21, 2) as integer) * 60 + cast(substr({{ text }}, 24, 2) as integer))
+                    when length({{ column }}) = 25
+                        then (case when substr({{ column }}, 20, 1) = '-' then -1 else 1 end)
+                        * (
+                            cast(substr({{ column }}, 21, 2) as integer) * 60
+                            + cast(substr({{ column }}, 24, 2) as integer)
+                        )
                     else 0
                 end
             )
@@ -60,8 +64,12 @@
             )
         when
             regexp_full_match({{ text }}, '{{ naive }} +[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*')
-            and regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)
-            in (select time_zones.name from pg_timezone_names() as time_zones)
+            {#- the zone names as one list, looked up only in this branch: an `in (select …)`
+                would be a join that extracts a zone from every row's string #}
+            and list_contains(
+                (select list(time_zones.name) from pg_timezone_names() as time_zones),
+                regexp_extract({{ text }}, ' +([A-Za-z][A-Za-z0-9_+/-]*)$', 1)
+            )
             then (case
                 -- the local time exists (not skipped by a clock change) and occurs once (not
                 -- repeated when clocks go back): converted back, the instant shows the same

@@ -379,7 +379,8 @@ def reference_utc(text: str) -> datetime | None:
     text = text.strip()
     zone = None
     head, _, tail = text.rpartition(" ")
-    if head and re.search(r"[A-Za-z]", tail) and not re.fullmatch(r"[+-]\d{2}(:?\d{2})?|Z", tail):
+    # a zone name is a word after the last space, starting with a letter ("11:00:00Z" is not)
+    if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9_+/-]*", tail) and tail != "Z":
         try:
             zone = ZoneInfo(tail)
         except (KeyError, ValueError):
@@ -424,6 +425,10 @@ MIXED = [
     "2025-10-26 02:30:00 Europe/Berlin",
     "2025-10-26 03:30:00 Europe/Berlin",
     "2025-11-02 01:30:00 America/New_York",
+    # the common shapes with space around them: not read by position, parsed all the same
+    "  2025-03-02T11:00:00+02:00 ",
+    " 2025-03-02 11:00:00Z",
+    "2025-03-02T11:00:00-05:30  ",
 ]
 IMPLAUSIBLE = [
     "1900-01-01T00:00:00+00:00",

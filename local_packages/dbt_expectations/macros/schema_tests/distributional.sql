@@ -153,19 +153,22 @@
     {%- set spine = dbt_expectations._period_spine(date_part, timestamp) -%}
     with{{ ' recursive' if spine.recursive }}
 
+    {#- only the date column's values: `filtered` is read twice, and an engine that
+        materializes it would otherwise copy every column of the model #}
     filtered as (
-        select * from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
+        select {{ date_col }} as expectation_date
+        from {{ dbt_expectations._expectations_rows(model, row_condition) }} as expectation_rows
     ),
 
     bounds as (
         select
             cast({{ dbt.date_trunc(date_part,
                 "cast('" ~ test_start_date ~ "' as " ~ timestamp ~ ")" if test_start_date
-                else 'min(cast(cast(' ~ date_col ~ ' as date) as ' ~ timestamp ~ '))') }} as {{ timestamp }}) as start_at,
+                else 'min(cast(cast(expectation_date as date) as ' ~ timestamp ~ '))') }} as {{ timestamp }}) as start_at,
             {% if test_end_date -%}
             cast('{{ test_end_date }}' as {{ timestamp }})
             {%- else -%}
-            max(cast(cast({{ date_col }} as date) as {{ timestamp }}))
+            max(cast(cast(expectation_date as date) as {{ timestamp }}))
             {%- endif %} as end_at
         from filtered
     ),
@@ -183,7 +186,7 @@
 
     observed as (
         select
-            {%- set truncated = 'cast(' ~ dbt.date_trunc(date_part, date_col) ~ ' as ' ~ timestamp ~ ')' %}
+            {%- set truncated = 'cast(' ~ dbt.date_trunc(date_part, 'expectation_date') ~ ' as ' ~ timestamp ~ ')' %}
             {%- if interval %}
             cast({{ dbt.dateadd(
                 date_part,

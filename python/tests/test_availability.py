@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import PROJECT_DIR, make_paths
-from trainset.availability import HALF_DELIVERED, MISSING, STALE, check_availability
+from trainset.availability import HALF_DELIVERED, MISSING, STALE, check_availability, utc_day
 from trainset.sim import generate
 
 DAMAGED = {"customers": 1000, "days": 200, "seed": 11}
@@ -93,6 +93,39 @@ def test_a_fresh_landing_zone_blocks_nothing(small_landing, built):
 
     record = latest_record(built.paths.target_dir)
     assert record.landing["availability"]["blocked"] == []
+
+
+def test_the_utc_day_by_epoch_is_the_day_of_a_utc_cast_at_every_edge():
+    """The availability check's epoch arithmetic against DuckDB's own cast in a UTC session:
+    both sides of midnight (to the microsecond), month and leap-year ends, before 1970 and
+    year 1, far future, infinities, times given with offsets, and naive timestamps."""
+    instants = [
+        "2025-01-31 23:59:59.999999+00",
+        "2025-02-01 00:00:00+00",
+        "2024-02-29 23:59:59.999999+00",
+        "2024-03-01 00:00:00.000001+00",
+        "2025-03-01 00:30:00+02:00",
+        "2025-02-28 23:30:00-05:00",
+        "1969-12-31 23:59:59.999999+00",
+        "1970-01-01 00:00:00+00",
+        "1900-03-01 12:00:00+00",
+        "0001-01-01 00:00:00+00",
+        "9999-12-31 23:59:59.999999+00",
+        "infinity",
+        "-infinity",
+    ]
+    connection = duckdb.connect()
+    connection.execute("set TimeZone = 'UTC'")
+    values = ", ".join(f"('{text}'::timestamptz)" for text in instants)
+    for kind in ("timestamptz", "timestamp"):
+        rows = connection.execute(
+            f"select {utc_day('moment')}, cast(moment as date) "
+            f"from (select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
+        ).fetchall()
+        mismatched = [
+            (text, row) for text, row in zip(instants, rows, strict=True) if row[0] != row[1]
+        ]
+        assert not mismatched, (kind, mismatched)
 
 
 def test_counts_per_load_day_are_those_of_the_files(damaged):

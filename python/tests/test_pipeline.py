@@ -68,6 +68,49 @@ def test_every_raw_row_is_staged_collapsed_or_quarantined(built):
         assert raw == staged + collapsed + quarantined, table
 
 
+def materialized_ctes(plan: list[dict]) -> set[str]:
+    """The CTEs a DuckDB plan (`explain (format json)`) writes to a temporary table."""
+    names, nodes = set(), list(plan)
+    while nodes:
+        node = nodes.pop()
+        if node["name"].strip() == "CTE":
+            names.add(node["extra_info"]["CTE Name"])
+        nodes.extend(node.get("children", []))
+    return names
+
+
+def test_the_classifications_run_their_checks_again_instead_of_storing_them(built):
+    """Each staging classification reads its checked rows three times (the keys with several
+    rows, the rows of the others, the rows of those keys): the checks must be inlined at each
+    read (`inline_cte`), not written whole to a temporary table, which took longer than the
+    checks at scale. Only the small set of shared keys, and what DuckDB shares by itself
+    (`__common_subplan_…`, e.g. the distinct customer keys), may be materialized."""
+    compiled = built.paths.target_dir / "compiled" / "trainset" / "models" / "staging" / "shop"
+    models = sorted(compiled.glob("stg_shop__*_classified.sql"))
+    assert [model.name for model in models] == [
+        f"stg_shop__{table}_classified.sql" for table in sorted(TABLES)
+    ]
+    connection = connect_duckdb(built.paths.duckdb_path, read_only=True)
+    try:
+        stored = {
+            model.stem: sorted(
+                name
+                for name in materialized_ctes(
+                    json.loads(
+                        connection.execute(f"explain (format json) {model.read_text()}").fetchall()[
+                            0
+                        ][1]
+                    )
+                )
+                if not name.startswith("__common_subplan")
+            )
+            for model in models
+        }
+    finally:
+        connection.close()
+    assert stored == {model.stem: ["shared_keys"] for model in models}
+
+
 def test_injected_faults_land_in_quarantine_with_their_reason(built):
     faults = built.summary["faults"]["orders"]
     reasons = dict(

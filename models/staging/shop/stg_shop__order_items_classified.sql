@@ -9,11 +9,11 @@
 
 with
 
-base as (
+base as {{ trainset.inline_cte() }} (
     select * from {{ ref('base_shop__order_items') }}
 ),
 
-orders as (
+orders as {{ trainset.inline_cte() }} (
     select
         order_id,
         bool_or(quarantine_reason is null) as has_valid_version
@@ -22,7 +22,7 @@ orders as (
     group by order_id
 ),
 
-products as (
+products as {{ trainset.inline_cte() }} (
     select distinct product_id from {{ ref('base_shop__products') }}
     where product_id is not null
 ),
@@ -50,7 +50,7 @@ products as (
     ),
 {%- endif %}
 
-looked_up as (
+looked_up as {{ trainset.inline_cte() }} (
     select
         base.order_item_id,
         base.order_id,
@@ -71,7 +71,7 @@ looked_up as (
         on base.product_id = products.product_id
 ),
 
-checked as (
+checked as {{ trainset.inline_cte() }} (
     -- The references are checked last: a row keeps the base's first failed check, if any.
     select
         order_item_id,

@@ -9,11 +9,11 @@
 
 with
 
-base as (
+base as {{ trainset.inline_cte() }} (
     select * from {{ ref('base_shop__orders') }}
 ),
 
-customers as (
+customers as {{ trainset.inline_cte() }} (
     select distinct customer_id from {{ ref('stg_shop__customers') }}
 ),
 
@@ -35,7 +35,7 @@ customers as (
     ),
 {%- endif %}
 
-looked_up as (
+looked_up as {{ trainset.inline_cte() }} (
     select
         base.order_id,
         base.customer_id,
@@ -54,7 +54,7 @@ looked_up as (
         on base.customer_id = customers.customer_id
 ),
 
-checked as (
+checked as {{ trainset.inline_cte() }} (
     -- The references are checked last: a row keeps the base's first failed check, if any.
     select
         order_id,

@@ -9,7 +9,7 @@
 
 with
 
-base as (
+base as {{ trainset.inline_cte() }} (
     select * from {{ ref('base_shop__products') }}
 ),
 

@@ -9,11 +9,11 @@
 
 with
 
-base as (
+base as {{ trainset.inline_cte() }} (
     select * from {{ ref('base_shop__refunds') }}
 ),
 
-orders as (
+orders as {{ trainset.inline_cte() }} (
     select
         order_id,
         bool_or(quarantine_reason is null) as has_valid_version
@@ -42,7 +42,7 @@ orders as (
     ),
 {%- endif %}
 
-looked_up as (
+looked_up as {{ trainset.inline_cte() }} (
     select
         base.refund_id,
         base.order_id,
@@ -60,7 +60,7 @@ looked_up as (
         on base.order_id = orders.order_id
 ),
 
-checked as (
+checked as {{ trainset.inline_cte() }} (
     -- The references are checked last: a row keeps the base's first failed check, if any.
     select
         refund_id,

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import core as hypothesis_core
 from hypothesis import settings as hypothesis_settings
 
+from trainset.packages import STAMP, packages_fingerprint
 from trainset.project import Paths, find_project_dir
 from trainset.sim import generate
 
@@ -239,6 +240,10 @@ def project_snapshot() -> Path:
     (snapshot / "dbt_packages" / "dbt_expectations").symlink_to(
         snapshot / "local_packages" / "dbt_expectations"
     )
+    # The link is what `dbt deps` installs: marked current, no build of the session runs it
+    # (a test counting dbt's starts in its log would otherwise see one more in whichever build
+    # came first in its process).
+    (snapshot / STAMP).write_text(packages_fingerprint(snapshot) + "\n")
     return snapshot
 
 

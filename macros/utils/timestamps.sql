@@ -31,3 +31,27 @@
 {% macro default__seconds_between(start, end) -%}
     cast(extract(epoch from {{ end }} - {{ start }}) as double precision)
 {%- endmacro %}
+
+
+{#
+    utc_date: the UTC day of a timestamp (with or without time zone), as a date. On DuckDB by
+    integer arithmetic on the epoch, without a time zone conversion per row (a cast of a
+    `timestamptz` goes through the calendar of the session's zone; the daily source test over
+    the page views of a million customers took 4.7 s with it, 1.6 s without). The availability
+    check before the build (`trainset.availability.utc_day`) writes the same SQL, and a test
+    holds them equal.
+    Elsewhere the cast, in the UTC session every profile sets.
+#}
+{% macro utc_date(column) -%}
+    {{ return(adapter.dispatch('utc_date', 'trainset')(column)) }}
+{%- endmacro %}
+
+{% macro default__utc_date(column) -%}
+    cast({{ column }} as date)
+{%- endmacro %}
+
+{% macro duckdb__utc_date(column) -%}
+    {%- set micros = 'epoch_us(' ~ column ~ ')' -%}
+    {%- set day = 'cast(86400000000 as bigint)' -%}
+    coalesce(date '1970-01-01' + cast(({{ micros }} - (({{ micros }} % {{ day }}) + {{ day }}) % {{ day }}) // {{ day }} as integer), cast({{ column }} as date))
+{%- endmacro %}

@@ -10,6 +10,7 @@ date, the counts per day from a pandas count of the files; the dependents from d
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import pytest
 
 from conftest import PROJECT_DIR, make_paths
 from trainset.availability import HALF_DELIVERED, MISSING, STALE, check_availability, utc_day
+from trainset.compile import compile_macro_calls
 from trainset.sim import generate
 
 DAMAGED = {"customers": 1000, "days": 200, "seed": 11}
@@ -95,10 +97,24 @@ def test_a_fresh_landing_zone_blocks_nothing(small_landing, built):
     assert record.landing["availability"]["blocked"] == []
 
 
-def test_the_utc_day_by_epoch_is_the_day_of_a_utc_cast_at_every_edge():
-    """The availability check's epoch arithmetic against DuckDB's own cast in a UTC session:
-    both sides of midnight (to the microsecond), month and leap-year ends, before 1970 and
-    year 1, far future, infinities, times given with offsets, and naive timestamps."""
+def test_the_utc_day_by_epoch_is_the_day_of_a_utc_cast_at_every_edge(tmp_path):
+    """The availability check's epoch arithmetic, and the `utc_date` macro the build's daily
+    source test uses (the same SQL on DuckDB, a cast elsewhere), against DuckDB's own cast in a
+    UTC session: both sides of midnight (to the microsecond), month and leap-year ends, before
+    1970 and year 1, far future, infinities, times given with offsets, and naive timestamps."""
+    macros = compile_macro_calls(
+        {
+            "duckdb": "select {{ trainset.utc_date('moment') }}",
+            "portable": "select {{ trainset.default__utc_date('moment') }}",
+        },
+        tmp_path,
+        macro_folders=("utils",),
+    )
+    expressions = {
+        "availability": utc_day("moment"),
+        **{name: sql.strip().removeprefix("select").strip() for name, sql in macros.items()},
+    }
+    assert " ".join(expressions["duckdb"].split()) == " ".join(expressions["availability"].split())
     instants = [
         "2025-01-31 23:59:59.999999+00",
         "2025-02-01 00:00:00+00",
@@ -117,15 +133,17 @@ def test_the_utc_day_by_epoch_is_the_day_of_a_utc_cast_at_every_edge():
     connection = duckdb.connect()
     connection.execute("set TimeZone = 'UTC'")
     values = ", ".join(f"('{text}'::timestamptz)" for text in instants)
-    for kind in ("timestamptz", "timestamp"):
+    for (name, expression), kind in itertools.product(
+        expressions.items(), ("timestamptz", "timestamp")
+    ):
         rows = connection.execute(
-            f"select {utc_day('moment')}, cast(moment as date) "
+            f"select {expression}, cast(moment as date) "
             f"from (select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
         ).fetchall()
         mismatched = [
             (text, row) for text, row in zip(instants, rows, strict=True) if row[0] != row[1]
         ]
-        assert not mismatched, (kind, mismatched)
+        assert not mismatched, (name, kind, mismatched)
 
 
 def test_counts_per_load_day_are_those_of_the_files(damaged):

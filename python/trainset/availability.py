@@ -175,7 +175,8 @@ def utc_day(column: str) -> str:
     day as `cast(column as date)` in a UTC session without a time zone conversion per row
     (about a quarter of its time over the page views of a million customers). The division floors in
     integers (a double loses the microseconds of year 9999); an infinite time has no epoch and
-    keeps the cast's day."""
+    keeps the cast's day. The build's daily source test uses the same SQL from the `utc_date`
+    macro (macros/utils/timestamps.sql); a test holds the two equal."""
     micros, day = f"epoch_us({column})", "cast(86400000000 as bigint)"
     floored = f"({micros} - (({micros} % {day}) + {day}) % {day}) // {day}"
     return f"coalesce(date '1970-01-01' + cast({floored} as integer), cast({column} as date))"

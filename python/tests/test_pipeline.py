@@ -126,11 +126,13 @@ def test_injected_faults_land_in_quarantine_with_their_reason(built):
 
 
 def test_offsets_are_converted_to_utc(built):
-    # '…+02:00' and '…Z' strings for the same instant must stage to the same UTC timestamp.
+    # '…+02:00' and '…Z' strings for the same instant must stage to the same UTC timestamp (the
+    # base keeps every row's raw string; the classified model only a quarantined row's).
     rows = query(
         built,
-        "select ordered_at_raw, ordered_at from staging.stg_shop__orders_classified "
-        "where quarantine_reason is null and ordered_at_raw like '%+0%:%' and ordered_at_raw not like '%+00:00' limit 20",
+        "select ordered_at_raw, ordered_at from staging.base_shop__orders "
+        "where row_quarantine_reason is null and ordered_at_raw like '%+0%:%' "
+        "and ordered_at_raw not like '%+00:00' limit 20",
     )
     assert rows, "no non-UTC offsets in the generated data"
     from datetime import UTC, datetime

@@ -83,6 +83,32 @@ checked as {{ trainset.inline_cte() }} (
     payload_columns=['customer_id', 'ordered_at_raw', 'order_status_raw', 'order_amount_raw'],
     versioned=true,
     tie_break_columns=['landing_file'],
-) }}
+) }},
 
-select * from classified
+final as (
+    -- The raw strings and amount are kept where the quarantine shows them, as for the page
+    -- views: a staged row or a collapsed copy has them in its typed columns, and the base
+    -- keeps every row's (2.1 s of 8.2 at a million customers).
+    select
+        order_id,
+        customer_id,
+        case when quarantine_reason is not null then ordered_at_raw end as ordered_at_raw,
+        ordered_at,
+        case when quarantine_reason is not null then order_status_raw end as order_status_raw,
+        order_status,
+        case when quarantine_reason is not null then order_amount_raw end as order_amount_raw,
+        order_amount,
+        loaded_at,
+        landing_file,
+        has_known_customer,
+        row_quarantine_reason,
+        duplicate_rank,
+        payload_first_loaded_at,
+        payloads_first_seen_together,
+        key_first_loaded_at,
+        has_conflicting_duplicate,
+        quarantine_reason
+    from classified
+)
+
+select * from final

@@ -13,9 +13,11 @@ import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from conftest import PROJECT_DIR
+from trainset.compile import compile_macro_calls
 from trainset.project import SESSION_TIME_ZONE, connect_duckdb
 
 # Business timestamps as they arrive: naive (taken as UTC) and with offsets, around the
@@ -162,3 +164,54 @@ def test_no_module_opens_duckdb_without_the_pinned_zone():
         "open DuckDB through trainset.project.connect_duckdb, which pins TimeZone to UTC: "
         + ", ".join(offenders)
     )
+
+
+def test_to_utc_gives_the_instant_of_a_utc_conversion_at_every_edge(tmp_path):
+    """`to_utc` (the load time of every landing row) on DuckDB by epoch microseconds, and the
+    portable `at time zone`, against DuckDB's own conversion to UTC: both sides of midnight to
+    the microsecond, offsets, before 1970, year 1 and 9999, infinities and null, given with a
+    time zone and naive (read as UTC); same values and same type."""
+    compiled = compile_macro_calls(
+        {
+            "duckdb": "select {{ trainset.to_utc('moment') }}",
+            "portable": "select {{ trainset.default__to_utc('moment') }}",
+        },
+        tmp_path,
+        macro_folders=("utils",),
+    )
+    expressions = {
+        name: sql.strip().removeprefix("select").strip() for name, sql in compiled.items()
+    }
+    assert "make_timestamp" in expressions["duckdb"]
+    instants = [
+        "2025-01-31 23:59:59.999999+00",
+        "2025-02-01 00:00:00+00",
+        "2025-03-01 00:30:00+02:00",
+        "2025-02-28 23:30:00-05:00",
+        "1969-12-31 23:59:59.999999+00",
+        "1900-03-01 12:00:00+00",
+        "0001-01-01 00:00:00+00",
+        "9999-12-31 23:59:59.999999+00",
+        "infinity",
+        "-infinity",
+        None,
+    ]
+    values = ", ".join(
+        "(null)" if text is None else f"('{text}'::timestamptz)" for text in instants
+    )
+    connection = duckdb.connect()
+    try:
+        connection.execute("set TimeZone = 'UTC'")
+        for name, expression in expressions.items():
+            for kind in ("timestamptz", "timestamp"):
+                rows = connection.execute(
+                    f"select typeof({expression}) = typeof(timezone('UTC', moment)), "
+                    f"{expression} is not distinct from timezone('UTC', moment) "
+                    f"from (select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
+                ).fetchall()
+                mismatched = [
+                    text for text, row in zip(instants, rows, strict=True) if row != (True, True)
+                ]
+                assert not mismatched, (name, kind, mismatched)
+    finally:
+        connection.close()

@@ -111,13 +111,20 @@ lifetimes_at_cutoffs as (
         and session_versions.known_at <= spine_cutoff_range.last_cutoff_at
 ),
 
+{#- The range test again, though the join implies it: without it DuckDB may plan the join to
+    read every version, which it did on one of two builds of the same rows (1M customers:
+    `train_churn_30d` 42.8 s against 31.6 with it). #}
 superseded_versions_at_cutoffs as (
     select session_versions.*
     from {{ session_versions }} as session_versions
+    cross join spine_cutoff_range
     inner join lifetimes_at_cutoffs
         on
             session_versions.known_at = lifetimes_at_cutoffs.known_at
             and session_versions.superseded_at = lifetimes_at_cutoffs.superseded_at
+    where
+        session_versions.superseded_at > spine_cutoff_range.first_cutoff_at
+        and session_versions.known_at <= spine_cutoff_range.last_cutoff_at
 ),
 
 session_versions_at_cutoffs as (

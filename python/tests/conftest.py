@@ -203,6 +203,53 @@ def same_value(left, right) -> bool:
     return left == right
 
 
+# Instants at the edges of day and calendar arithmetic, as `timestamptz` literals (None: null):
+# both sides of midnight to the microsecond, month and leap-year ends, offsets, before 1970,
+# year 1 and 9999, infinities. Read by the tests of the macros that replace a time zone
+# conversion with epoch arithmetic.
+EDGE_INSTANTS = [
+    "2025-01-31 23:59:59.999999+00",
+    "2025-02-01 00:00:00+00",
+    "2024-02-29 23:59:59.999999+00",
+    "2024-03-01 00:00:00.000001+00",
+    "2025-03-01 00:30:00+02:00",
+    "2025-02-28 23:30:00-05:00",
+    "1969-12-31 23:59:59.999999+00",
+    "1970-01-01 00:00:00+00",
+    "1900-03-01 12:00:00+00",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+    "infinity",
+    "-infinity",
+    None,
+]
+
+
+def edge_moments(kind: str) -> str:
+    """SQL for a relation with one column, `moment`, of type `kind` (timestamptz or timestamp),
+    holding EDGE_INSTANTS in order."""
+    values = ", ".join(
+        "(null)" if text is None else f"('{text}'::timestamptz)" for text in EDGE_INSTANTS
+    )
+    return f"(select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
+
+
+def macro_expressions(macro: str, column: str, workdir: Path) -> dict[str, str]:
+    """The SQL expression `trainset.<macro>(column)` compiles to on DuckDB (`duckdb`) and in its
+    portable implementation (`portable`); the macro is one of macros/utils."""
+    from trainset.compile import compile_macro_calls
+
+    compiled = compile_macro_calls(
+        {
+            "duckdb": f"select {{{{ trainset.{macro}('{column}') }}}}",
+            "portable": f"select {{{{ trainset.default__{macro}('{column}') }}}}",
+        },
+        workdir,
+        macro_folders=("utils",),
+    )
+    return {name: sql.strip().removeprefix("select").strip() for name, sql in compiled.items()}
+
+
 @dataclass
 class Built:
     """A landing zone, its build and what the generator injected."""

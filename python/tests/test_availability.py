@@ -25,9 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import PROJECT_DIR, make_paths
+from conftest import EDGE_INSTANTS, PROJECT_DIR, edge_moments, macro_expressions, make_paths
 from trainset.availability import HALF_DELIVERED, MISSING, STALE, check_availability, utc_day
-from trainset.compile import compile_macro_calls
 from trainset.sim import generate
 
 DAMAGED = {"customers": 1000, "days": 200, "seed": 11}
@@ -100,48 +99,22 @@ def test_a_fresh_landing_zone_blocks_nothing(small_landing, built):
 def test_the_utc_day_by_epoch_is_the_day_of_a_utc_cast_at_every_edge(tmp_path):
     """The availability check's epoch arithmetic, and the `utc_date` macro the build's daily
     source test uses (the same SQL on DuckDB, a cast elsewhere), against DuckDB's own cast in a
-    UTC session: both sides of midnight (to the microsecond), month and leap-year ends, before
-    1970 and year 1, far future, infinities, times given with offsets, and naive timestamps."""
-    macros = compile_macro_calls(
-        {
-            "duckdb": "select {{ trainset.utc_date('moment') }}",
-            "portable": "select {{ trainset.default__utc_date('moment') }}",
-        },
-        tmp_path,
-        macro_folders=("utils",),
-    )
+    UTC session at every edge instant (conftest.EDGE_INSTANTS), with a zone and naive."""
     expressions = {
         "availability": utc_day("moment"),
-        **{name: sql.strip().removeprefix("select").strip() for name, sql in macros.items()},
+        **macro_expressions("utc_date", "moment", tmp_path),
     }
     assert " ".join(expressions["duckdb"].split()) == " ".join(expressions["availability"].split())
-    instants = [
-        "2025-01-31 23:59:59.999999+00",
-        "2025-02-01 00:00:00+00",
-        "2024-02-29 23:59:59.999999+00",
-        "2024-03-01 00:00:00.000001+00",
-        "2025-03-01 00:30:00+02:00",
-        "2025-02-28 23:30:00-05:00",
-        "1969-12-31 23:59:59.999999+00",
-        "1970-01-01 00:00:00+00",
-        "1900-03-01 12:00:00+00",
-        "0001-01-01 00:00:00+00",
-        "9999-12-31 23:59:59.999999+00",
-        "infinity",
-        "-infinity",
-    ]
     connection = duckdb.connect()
     connection.execute("set TimeZone = 'UTC'")
-    values = ", ".join(f"('{text}'::timestamptz)" for text in instants)
     for (name, expression), kind in itertools.product(
         expressions.items(), ("timestamptz", "timestamp")
     ):
         rows = connection.execute(
-            f"select {expression}, cast(moment as date) "
-            f"from (select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
+            f"select {expression}, cast(moment as date) from {edge_moments(kind)}"
         ).fetchall()
         mismatched = [
-            (text, row) for text, row in zip(instants, rows, strict=True) if row[0] != row[1]
+            (text, row) for text, row in zip(EDGE_INSTANTS, rows, strict=True) if row[0] != row[1]
         ]
         assert not mismatched, (name, kind, mismatched)
 

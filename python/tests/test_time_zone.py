@@ -16,8 +16,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from conftest import PROJECT_DIR
-from trainset.compile import compile_macro_calls
+from conftest import EDGE_INSTANTS, PROJECT_DIR, edge_moments, macro_expressions
 from trainset.project import SESSION_TIME_ZONE, connect_duckdb
 
 # Business timestamps as they arrive: naive (taken as UTC) and with offsets, around the
@@ -168,37 +167,11 @@ def test_no_module_opens_duckdb_without_the_pinned_zone():
 
 def test_to_utc_gives_the_instant_of_a_utc_conversion_at_every_edge(tmp_path):
     """`to_utc` (the load time of every landing row) on DuckDB by epoch microseconds, and the
-    portable `at time zone`, against DuckDB's own conversion to UTC: both sides of midnight to
-    the microsecond, offsets, before 1970, year 1 and 9999, infinities and null, given with a
-    time zone and naive (read as UTC); same values and same type."""
-    compiled = compile_macro_calls(
-        {
-            "duckdb": "select {{ trainset.to_utc('moment') }}",
-            "portable": "select {{ trainset.default__to_utc('moment') }}",
-        },
-        tmp_path,
-        macro_folders=("utils",),
-    )
-    expressions = {
-        name: sql.strip().removeprefix("select").strip() for name, sql in compiled.items()
-    }
+    portable `at time zone`, against DuckDB's own conversion to UTC at every edge instant
+    (conftest.EDGE_INSTANTS), given with a time zone and naive (read as UTC): same values and
+    same type."""
+    expressions = macro_expressions("to_utc", "moment", tmp_path)
     assert "make_timestamp" in expressions["duckdb"]
-    instants = [
-        "2025-01-31 23:59:59.999999+00",
-        "2025-02-01 00:00:00+00",
-        "2025-03-01 00:30:00+02:00",
-        "2025-02-28 23:30:00-05:00",
-        "1969-12-31 23:59:59.999999+00",
-        "1900-03-01 12:00:00+00",
-        "0001-01-01 00:00:00+00",
-        "9999-12-31 23:59:59.999999+00",
-        "infinity",
-        "-infinity",
-        None,
-    ]
-    values = ", ".join(
-        "(null)" if text is None else f"('{text}'::timestamptz)" for text in instants
-    )
     connection = duckdb.connect()
     try:
         connection.execute("set TimeZone = 'UTC'")
@@ -207,10 +180,12 @@ def test_to_utc_gives_the_instant_of_a_utc_conversion_at_every_edge(tmp_path):
                 rows = connection.execute(
                     f"select typeof({expression}) = typeof(timezone('UTC', moment)), "
                     f"{expression} is not distinct from timezone('UTC', moment) "
-                    f"from (select cast(moment as {kind}) as moment from (values {values}) as given (moment))"
+                    f"from {edge_moments(kind)}"
                 ).fetchall()
                 mismatched = [
-                    text for text, row in zip(instants, rows, strict=True) if row != (True, True)
+                    text
+                    for text, row in zip(EDGE_INSTANTS, rows, strict=True)
+                    if row != (True, True)
                 ]
                 assert not mismatched, (name, kind, mismatched)
     finally:

@@ -247,27 +247,32 @@ def landing_fingerprint(files: list[LandingFile]) -> str:
     return hashlib.sha256(json.dumps(listing).encode("utf-8")).hexdigest()
 
 
-def _inspect(
-    path: Path, root: Path, verify_pages: bool, verified: frozenset[str]
-) -> tuple[LandingFile | None, str | None]:
-    """Hash the file and, with `verify_pages`, decode every page with its checksum checked,
-    unless a file with the same SHA-256 (the same bytes) was verified before."""
-    relative = path.relative_to(root).as_posix()
+def _unreadable(path: Path, error: Exception) -> str:
+    return (
+        f"{path}: corrupt or unreadable Parquet (a data page fails its checksum or cannot be "
+        f"decoded: {error}); replace it with an intact copy from its source."
+    )
+
+
+def _hash_and_count(path: Path, root: Path) -> tuple[LandingFile | None, int, str | None]:
+    """Hash the file and read its footer: its entry, its number of row groups, or a problem."""
     try:
         size = path.stat().st_size
         sha256 = file_sha256(path)
-        check = verify_pages and sha256 not in verified
-        parquet = pq.ParquetFile(path, page_checksum_verification=check)
-        rows = parquet.metadata.num_rows
-        if check:
-            for group in range(parquet.num_row_groups):
-                parquet.read_row_group(group)
+        metadata = pq.read_metadata(path)
     except (pa.ArrowException, OSError) as error:
-        return None, (
-            f"{path}: corrupt or unreadable Parquet (a data page fails its checksum or cannot be "
-            f"decoded: {error}); replace it with an intact copy from its source."
-        )
-    return LandingFile(relative, size, rows, sha256), None
+        return None, 0, _unreadable(path, error)
+    entry = LandingFile(path.relative_to(root).as_posix(), size, metadata.num_rows, sha256)
+    return entry, metadata.num_row_groups, None
+
+
+def _verify_row_group(path: Path, group: int) -> str | None:
+    """Decode one row group with every page's checksum checked: None, or the problem."""
+    try:
+        pq.ParquetFile(path, page_checksum_verification=True).read_row_group(group)
+    except (pa.ArrowException, OSError) as error:
+        return _unreadable(path, error)
+    return None
 
 
 def _read_verified(cache: Path | None) -> frozenset[str]:
@@ -304,15 +309,28 @@ def inventory(
     tables = declared_sources(paths.project_dir)
     files, report.problems = contract_files(paths, tables)
     verified = _read_verified(verified_cache) if verify_pages else frozenset()
-    workers = min(len(files), os.cpu_count() or 1) or 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda path: _inspect(path, paths.landing_dir, verify_pages, verified), files)
-        )
-    for entry, problem in results:
+    # Every file is hashed first; then the row groups of the files not verified before (a file
+    # with the same SHA-256 had the same bytes) are decoded one task each, so one large table
+    # keeps every core busy instead of one.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        hashed = list(pool.map(lambda path: _hash_and_count(path, paths.landing_dir), files))
+        checks = [
+            (path, group)
+            for path, (entry, groups, _) in zip(files, hashed, strict=True)
+            if verify_pages and entry is not None and entry.sha256 not in verified
+            for group in range(groups)
+        ]
+        failed: dict[Path, str] = {}
+        for (path, _), problem in zip(
+            checks, pool.map(lambda check: _verify_row_group(*check), checks), strict=True
+        ):
+            if problem is not None:
+                failed.setdefault(path, problem)
+    for path, (entry, _, problem) in zip(files, hashed, strict=True):
+        problem = problem or failed.get(path)
         if problem:
             report.problems.append(problem)
-        if entry:
+        elif entry:
             report.inventory.append(entry)
     if verify_pages and verified_cache is not None:
         current = {entry.sha256 for entry in report.inventory}
